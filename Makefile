@@ -1,0 +1,47 @@
+# pactwatch — the two commands of the README's Quick start, and a few more.
+PY ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP_RUN := $(VENV)/.installed-run
+STAMP_DEV := $(VENV)/.installed-dev
+
+.PHONY: run test lint typecheck pytest bench lock clean
+
+$(BIN)/python:
+	$(PY) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+
+$(STAMP_RUN): pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e .
+	touch $@
+
+$(STAMP_DEV): pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	touch $@ $(STAMP_RUN)
+
+run: $(STAMP_RUN)
+	$(BIN)/pactwatch run
+
+test: $(STAMP_DEV) lint typecheck pytest
+
+lint: $(STAMP_DEV)
+	$(BIN)/ruff check bot tests benchmarks
+	$(BIN)/ruff format --check bot
+
+typecheck: $(STAMP_DEV)
+	$(BIN)/mypy --strict bot
+
+pytest: $(STAMP_DEV)
+	$(BIN)/pytest -q
+
+bench: $(STAMP_DEV)
+	$(BIN)/python benchmarks/bench_match.py
+	$(BIN)/python benchmarks/bench_poll.py
+
+# Pins for the Docker image; pyproject.toml keeps the ranges.
+lock: $(STAMP_DEV)
+	$(BIN)/python -m pip install --quiet 'uv>=0.4'
+	$(BIN)/uv pip compile pyproject.toml --python-version 3.11 --quiet -o requirements.lock
+
+clean:
+	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache

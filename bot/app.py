@@ -1,0 +1,299 @@
+"""The composition root: the one place that builds settings-driven services and wires them together."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import dataclasses
+import importlib
+import logging
+import signal
+import time
+from collections.abc import AsyncIterator, Callable
+from datetime import UTC, datetime, timedelta
+from typing import Any, Protocol
+
+from bot.delivery.console import ConsoleSink
+from bot.delivery.outbox import OutboxSender
+from bot.feedlist import load_feed_list
+from bot.health import Metrics, start_health_server
+from bot.ingest.fetch import Fetcher
+from bot.ingest.workers import ParserPool
+from bot.models import Fact, MatcherFactory, Sink
+from bot.poller import MatcherCache, Poller, PollPolicy, Router
+from bot.settings import Settings
+from bot.store.repo import Store
+
+log = logging.getLogger(__name__)
+Clock = Callable[[], datetime]
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+class ChatAdapter(Protocol):
+    """A chat platform's adapter: its sink for the outbox, and (in ``run``) its live connection."""
+
+    sink: Sink
+
+    async def start(self) -> None:
+        """Connect (gateway, Socket Mode or HTTP server). Not called by ``poll --once``."""
+        ...
+
+    async def close(self) -> None: ...
+
+
+# Each chat adapter module exposes ``make_adapter(services, *, live: bool) -> ChatAdapter``; imported only
+# when its token is set, so a console-only install never imports discord.py or slack_bolt.
+ADAPTER_MODULES = {"discord": "bot.discord", "slack": "bot.slack"}
+
+
+@dataclasses.dataclass
+class Services:
+    settings: Settings
+    store: Store
+    facts: tuple[Fact, ...]
+    fetcher: Fetcher
+    parsers: ParserPool
+    matchers: MatcherCache
+    poller: Poller
+    router: Router
+    metrics: Metrics
+    clock: Clock
+    started_at: float = dataclasses.field(default_factory=time.monotonic)
+    sinks: dict[str, Sink] = dataclasses.field(default_factory=dict)
+    adapters: list[ChatAdapter] = dataclasses.field(default_factory=list)
+    outbox: OutboxSender | None = None
+    extras: dict[str, Any] = dataclasses.field(default_factory=dict)
+
+    async def status(self) -> dict[str, Any]:
+        """What ``/healthz`` and the ``status`` command report."""
+        feeds = await self.store.list_feeds()
+        failing = [f for f in feeds if f.failure_count > 0]
+        depth = await self.store.outbox_depth()
+        self.metrics.outbox_depth.set(depth)
+        self.metrics.feeds_failing.set(len(failing))
+        last = self.poller.last_round_at
+        return {
+            "ok": True,
+            "uptime_seconds": round(time.monotonic() - self.started_at),
+            "feeds": len(feeds),
+            "feeds_failing": len(failing),
+            "last_poll": last.isoformat() if last else None,
+            "outbox_depth": depth,
+        }
+
+
+def default_matcher_factory() -> MatcherFactory:
+    from bot.matching import compile_matcher
+
+    return compile_matcher
+
+
+def load_facts(settings: Settings) -> tuple[Fact, ...]:
+    from bot.matching import load_catalog
+
+    return load_catalog(settings.resolved_facts_file())
+
+
+@contextlib.asynccontextmanager
+async def build_services(
+    settings: Settings,
+    *,
+    clock: Clock = utc_now,
+    matcher_factory: MatcherFactory | None = None,
+    facts: tuple[Fact, ...] | None = None,
+    console_stream: Any = None,
+    chat: bool = True,
+    live: bool = False,
+) -> AsyncIterator[Services]:
+    """Open the store (migrating it), the HTTP session, the parser workers and the sinks; close them all
+    on exit. ``live`` is for ``run`` (chat adapters connect); ``poll --once`` uses REST only."""
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    store = await Store.open(settings.db_url, retry_attempts=settings.db_retry_attempts)
+    facts = facts if facts is not None else load_facts(settings)
+    factory = matcher_factory or default_matcher_factory()
+    policy = PollPolicy(
+        interval=settings.poll_interval_seconds,
+        jitter=settings.poll_jitter_seconds,
+        backoff_base=settings.backoff_base_seconds,
+        backoff_max=settings.backoff_max_seconds,
+        retry_after_max=settings.retry_after_max_seconds,
+        seed_first_poll=settings.seed_first_poll,
+        alert_max_age=timedelta(hours=settings.alert_max_age_hours),
+        concurrency=settings.fetch_concurrency,
+    )
+    metrics = Metrics()
+    fetcher = Fetcher(settings)
+    parsers = ParserPool(settings)
+    matchers = MatcherCache(store, facts, factory)
+    poller = Poller(store, fetcher, parsers, matchers, policy=policy, clock=clock)
+    router = Router(store, facts, policy=policy, matchers=matchers)
+    poller.router = router
+    svc = Services(
+        settings=settings,
+        store=store,
+        facts=facts,
+        fetcher=fetcher,
+        parsers=parsers,
+        matchers=matchers,
+        poller=poller,
+        router=router,
+        metrics=metrics,
+        clock=clock,
+    )
+    try:
+        await sync_config_subscriptions(svc)
+        if settings.console_enabled:
+            svc.sinks["console"] = ConsoleSink(console_stream)
+        if chat:
+            for platform, module in ADAPTER_MODULES.items():
+                token = settings.discord_token if platform == "discord" else settings.slack_bot_token
+                if token is None:
+                    continue
+                adapter = importlib.import_module(module).make_adapter(svc, live=live)
+                svc.adapters.append(adapter)
+                svc.sinks[platform] = adapter.sink
+        svc.outbox = OutboxSender(
+            store,
+            svc.sinks,
+            clock=clock,
+            lease_seconds=settings.outbox_lease_seconds,
+            batch=settings.outbox_batch,
+            max_attempts=settings.send_max_attempts,
+            send_timeout=settings.send_timeout_seconds,
+            on_result=lambda d, r: metrics.deliveries.labels(d.platform, r.status).inc(),
+        )
+        outbox = svc.outbox
+        poller.on_delivery_planned = outbox.wake.set
+        yield svc
+    finally:
+        for adapter in reversed(svc.adapters):
+            with contextlib.suppress(Exception):
+                await adapter.close()
+        await parsers.close()
+        await fetcher.close()
+        await store.close()
+
+
+async def sync_config_subscriptions(svc: Services) -> None:
+    """Subscriptions declared in the settings file (and the console's own, when it is on)."""
+    now = svc.clock()
+    for sub in svc.settings.subscriptions:
+        await svc.store.upsert_subscription(
+            platform=sub.platform,
+            channel=sub.channel,
+            now=now,
+            origin="config",
+            facts=sub.facts,
+            alerts=sub.alerts,
+            digest_cron=sub.digest,
+            timezone=sub.timezone,
+            mention_role=sub.mention_role,
+        )
+    declared_console = any(s.platform == "console" for s in svc.settings.subscriptions)
+    if svc.settings.console_enabled and not declared_console:
+        existing = await svc.store.get_subscription("console", "console")
+        if existing is None:
+            await svc.store.upsert_subscription(
+                platform="console", channel="console", now=now, origin="config", alerts="all"
+            )
+
+
+async def sync_operator_feeds(svc: Services) -> None:
+    specs = load_feed_list(svc.settings.resolved_feeds_file())
+    await svc.store.sync_operator_feeds(specs, svc.clock())
+
+
+async def run_service(settings: Settings, *, stop: asyncio.Event | None = None) -> None:
+    """``pactwatch run``: poll on schedule, deliver, serve health and chat, until SIGINT/SIGTERM."""
+    from apscheduler.schedulers.asyncio import AsyncIOScheduler
+    from apscheduler.triggers.cron import CronTrigger
+    from apscheduler.triggers.interval import IntervalTrigger
+
+    stop = stop or asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        with contextlib.suppress(NotImplementedError, RuntimeError):
+            loop.add_signal_handler(sig, stop.set)
+
+    async with build_services(settings, live=True) as svc:
+        await sync_operator_feeds(svc)
+        feeds = await svc.store.list_feeds()
+        log.info(
+            "pactwatch running: %d feeds, %d facts, sinks: %s, database: %s",
+            len(feeds),
+            len(svc.facts),
+            ", ".join(svc.sinks) or "none",
+            svc.store.dialect,
+        )
+        in_flight: set[asyncio.Task[Any]] = set()
+
+        async def tick() -> None:
+            task = asyncio.current_task()
+            if task:
+                in_flight.add(task)
+            try:
+                report = await svc.poller.poll_due()
+                svc.metrics.polls.inc(len(report.outcomes))
+                svc.metrics.poll_errors.inc(len(report.errors))
+                svc.metrics.articles.inc(len(report.new))
+            finally:
+                if task:
+                    in_flight.discard(task)
+
+        async def retention() -> None:
+            cutoff = svc.clock() - timedelta(days=settings.retention_days)
+            removed = await svc.store.delete_articles_before(cutoff)
+            log.info("retention: removed %d articles older than %d days", removed, settings.retention_days)
+
+        scheduler = AsyncIOScheduler(timezone=UTC)
+        tick_seconds = max(5, min(15, settings.poll_interval_seconds // 4))
+        scheduler.add_job(
+            tick,
+            IntervalTrigger(seconds=tick_seconds),
+            id="poll",
+            max_instances=1,
+            coalesce=True,
+            misfire_grace_time=None,
+            next_run_time=datetime.now(UTC),
+        )
+        scheduler.add_job(
+            retention, CronTrigger(hour=3, minute=17, timezone=UTC), id="retention", misfire_grace_time=3600
+        )
+        for hook in svc.extras.get("scheduler_hooks", []):
+            await hook(scheduler)
+        scheduler.start()
+
+        runner = None
+        if settings.health_port:
+            try:
+                runner = await start_health_server(
+                    settings.health_host, settings.health_port, svc.metrics, svc.status
+                )
+                log.info(
+                    "health endpoint on http://%s:%d/healthz", settings.health_host, settings.health_port
+                )
+            except OSError as exc:
+                log.error(
+                    "health endpoint could not listen on %s:%d (%s); set health_port to a free port or 0",
+                    settings.health_host,
+                    settings.health_port,
+                    exc,
+                )
+        for adapter in svc.adapters:
+            await adapter.start()
+        assert svc.outbox is not None
+        outbox_task = asyncio.create_task(
+            svc.outbox.run(interval=settings.outbox_interval_seconds, stop=stop)
+        )
+        await stop.wait()
+        log.info("stopping: finishing in-flight polls and sends")
+        scheduler.shutdown(wait=False)
+        if in_flight:
+            await asyncio.wait(in_flight, timeout=30)
+        await outbox_task
+        if runner is not None:
+            await runner.cleanup()
+    log.info("stopped")

@@ -1,0 +1,72 @@
+"""The console sink: alerts and digests as plain text on a stream (stdout for ``run``)."""
+
+from __future__ import annotations
+
+import sys
+from typing import TextIO
+
+from bot.models import Alert, Delivery, Digest, Payload, Platform, SendResult, Summary
+
+
+def render_text(payload: Payload) -> str:
+    """Plain-text rendering shared by the console sink and ``pactwatch digest --format text``."""
+    if isinstance(payload, Alert):
+        tags = [f.title for f in payload.facts] + [f"watch: {w.title}" for w in payload.watches]
+        lines = [
+            f"ALERT {payload.title}",
+            f"  {payload.source} · {payload.published:%Y-%m-%d %H:%M} UTC · {payload.lang}",
+            f"  {payload.url}",
+        ]
+        if tags:
+            lines.append("  matched: " + "; ".join(tags))
+        if payload.evidence is not None:
+            lines.append("  why: " + payload.evidence.marked("[", "]"))
+        return "\n".join(lines)
+    if isinstance(payload, Digest):
+        return render_digest_text(payload)
+    if isinstance(payload, Summary):
+        lines = [payload.title]
+        lines += [f"  - {s.title} ({', '.join(x.name for x in s.sources)}) {s.url}" for s in payload.lines]
+        return "\n".join(lines)
+    raise TypeError(f"unknown payload {type(payload).__name__}")
+
+
+def render_digest_text(d: Digest) -> str:
+    lines = [
+        d.title,
+        f"{d.window_start:%Y-%m-%d %H:%M} – {d.window_end:%Y-%m-%d %H:%M} UTC · "
+        f"{d.story_count} stories from {d.article_count} articles",
+    ]
+    if d.note:
+        lines.append(d.note)
+    if d.new_facts:
+        lines.append("New facts: " + ", ".join(f.title for f in d.new_facts))
+    for section in d.sections:
+        lines.append("")
+        lines.append(f"## {section.title}")
+        for s in section.stories:
+            mark = " [alerted]" if s.alerted else ""
+            names = ", ".join(src.name for src in s.sources)
+            lines.append(f"- {s.title}{mark} — {names} {s.url}")
+        if section.more:
+            lines.append(f"  … and {section.more} more")
+    return "\n".join(lines)
+
+
+class ConsoleSink:
+    """Prints each delivery. It cannot read back what it printed, so after a crash between printing and
+    the outbox commit a console message may print again; chat sinks reconcile and do not."""
+
+    platform: Platform = "console"
+
+    def __init__(self, stream: TextIO | None = None) -> None:
+        self.stream = stream
+
+    async def send(self, delivery: Delivery) -> SendResult:
+        out = self.stream or sys.stdout
+        out.write(render_text(delivery.payload) + "\n\n")
+        out.flush()
+        return SendResult("sent", message_id=delivery.key)
+
+    async def find_sent(self, delivery: Delivery) -> str | None:
+        return None

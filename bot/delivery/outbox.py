@@ -1,0 +1,153 @@
+"""The outbox sender: claims due deliveries, reconciles ones a crashed sender may have posted, sends
+the rest through their platform's sink, and settles each row. Every send goes through here, so a restart
+neither loses nor repeats one."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import socket
+from collections import defaultdict
+from collections.abc import Callable, Mapping
+from datetime import datetime, timedelta
+
+from bot.models import Delivery, SendResult, Sink
+from bot.store.repo import Store
+
+log = logging.getLogger(__name__)
+Clock = Callable[[], datetime]
+
+
+class OutboxSender:
+    def __init__(
+        self,
+        store: Store,
+        sinks: Mapping[str, Sink],
+        *,
+        clock: Clock,
+        lease_seconds: float = 120.0,
+        batch: int = 50,
+        max_attempts: int = 12,
+        send_timeout: float = 15.0,
+        on_result: Callable[[Delivery, SendResult], None] | None = None,
+    ) -> None:
+        self.store = store
+        self.sinks = dict(sinks)
+        self.clock = clock
+        self.lease_seconds = lease_seconds
+        self.batch = batch
+        self.max_attempts = max_attempts
+        self.send_timeout = send_timeout
+        self.on_result = on_result
+        self.owner = f"{socket.gethostname()}:{os.getpid()}:{id(self):x}"
+        self.wake = asyncio.Event()
+
+    async def drain(self, *, max_rounds: int = 1000) -> int:
+        """Send everything due now; returns how many deliveries were settled as sent."""
+        sent = 0
+        for _ in range(max_rounds):
+            claimed = await self.store.claim(
+                owner=self.owner,
+                platforms=list(self.sinks),
+                now=self.clock(),
+                lease_seconds=self.lease_seconds,
+                limit=self.batch,
+            )
+            if not claimed:
+                break
+            # Channels are independent; within one channel, order is kept and the sink paces.
+            by_channel: dict[tuple[str, str], list[Delivery]] = defaultdict(list)
+            for d in claimed:
+                by_channel[(d.platform, d.channel)].append(d)
+            results = await asyncio.gather(*(self._send_channel(ds) for ds in by_channel.values()))
+            sent += sum(results)
+        return sent
+
+    async def _send_channel(self, deliveries: list[Delivery]) -> int:
+        sent = 0
+        for i, d in enumerate(deliveries):
+            outcome = await self._send_one(d)
+            if outcome == "sent":
+                sent += 1
+            elif outcome == "channel_gone":
+                # The rest of this channel's batch waits for `resume` too; release their leases.
+                for rest in deliveries[i + 1 :]:
+                    await self.store.finish(rest.id, owner=self.owner, now=self.clock(), status="pending")
+                break
+        return sent
+
+    async def _send_one(self, d: Delivery) -> str:
+        sink = self.sinks[d.platform]
+        now = self.clock()
+        if d.attempts > 0:
+            # A previous sender claimed this and may have posted it before dying: ask the platform.
+            try:
+                found = await asyncio.wait_for(sink.find_sent(d), self.send_timeout)
+            except Exception as exc:
+                log.warning("could not reconcile delivery %s: %s; will retry later", d.key, exc)
+                await self._retry(d, SendResult("retry", reason=str(exc)))
+                return "retry"
+            if found is not None:
+                log.info("delivery %s was already posted before a restart (message %s)", d.key, found)
+                await self.store.finish(d.id, owner=self.owner, now=now, status="sent", message_id=found)
+                return "sent"
+        try:
+            result = await asyncio.wait_for(sink.send(d), self.send_timeout)
+        except TimeoutError:
+            result = SendResult("retry", reason=f"send timed out after {self.send_timeout:.0f}s")
+        except Exception as exc:  # a sink bug must not stop the outbox
+            log.exception("sink %s failed on delivery %s", d.platform, d.key)
+            result = SendResult("retry", reason=f"{type(exc).__name__}: {exc}")
+        if self.on_result:
+            self.on_result(d, result)
+        if result.status == "sent":
+            await self.store.finish(
+                d.id, owner=self.owner, now=self.clock(), status="sent", message_id=result.message_id
+            )
+            return "sent"
+        if result.status == "channel_gone":
+            reason = result.reason or "the channel refused the bot"
+            log.warning(
+                "pausing subscription %d (%s %s): %s", d.subscription_id, d.platform, d.channel, reason
+            )
+            await self.store.set_paused(d.subscription_id, True, reason)
+            await self.store.finish(d.id, owner=self.owner, now=self.clock(), status="pending", error=reason)
+            return "channel_gone"
+        if result.status == "rejected":
+            log.error("platform rejected delivery %s for good: %s", d.key, result.reason)
+            await self.store.finish(
+                d.id, owner=self.owner, now=self.clock(), status="rejected", error=result.reason
+            )
+            return "rejected"
+        await self._retry(d, result)
+        return "retry"
+
+    async def _retry(self, d: Delivery, result: SendResult) -> None:
+        now = self.clock()
+        if d.attempts + 1 >= self.max_attempts:
+            log.error("giving up on delivery %s after %d attempts: %s", d.key, d.attempts + 1, result.reason)
+            await self.store.finish(d.id, owner=self.owner, now=now, status="rejected", error=result.reason)
+            return
+        delay = result.retry_after if result.retry_after is not None else min(2.0 ** (d.attempts + 1), 600.0)
+        await self.store.finish(
+            d.id,
+            owner=self.owner,
+            now=now,
+            status="pending",
+            error=result.reason,
+            not_before=now + timedelta(seconds=delay),
+        )
+
+    async def run(self, *, interval: float, stop: asyncio.Event) -> None:
+        """Drain whenever woken (new deliveries) or every ``interval`` seconds, until ``stop`` is set."""
+        while not stop.is_set():
+            try:
+                await self.drain()
+            except Exception:
+                log.exception("outbox round failed; retrying in %.0fs", interval)
+            self.wake.clear()
+            waiters = [asyncio.ensure_future(self.wake.wait()), asyncio.ensure_future(stop.wait())]
+            await asyncio.wait(waiters, timeout=interval, return_when=asyncio.FIRST_COMPLETED)
+            for w in waiters:
+                w.cancel()

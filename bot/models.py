@@ -1,0 +1,275 @@
+"""The core's plain data types.
+
+Everything that crosses a seam of the flow — fetch → parse → match → route → outbox → send — is one of
+these frozen dataclasses. They know nothing about Discord, Slack or the database. The outbound message
+models (``Alert``, ``Digest``) are pydantic dataclasses so the outbox can store them as JSON and read
+them back exactly.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from datetime import datetime
+from typing import Literal, Protocol
+
+import pydantic
+from pydantic.dataclasses import dataclass as pyd_dataclass
+
+Lang = str  # "en", "ko", "ru", or another BCP-47 primary tag; "und" when unknown
+Priority = Literal["alert", "digest"]
+AlertsMode = Literal["off", "facts", "watches", "all"]
+Platform = Literal["discord", "slack", "console"]
+
+
+# ---------------------------------------------------------------------------------------------------
+# Feeds and articles
+# ---------------------------------------------------------------------------------------------------
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class FeedSpec:
+    """A feed as configured: by the operator (``config/feeds.toml``, ``--feed``) or from chat."""
+
+    url: str
+    name: str = ""
+    language: Lang | None = None
+    interval: int | None = None  # seconds; None means the global poll interval
+    origin: Literal["operator", "chat"] = "operator"
+    tenant: str | None = None  # "discord:<guild>" / "slack:<team>" for feeds added from chat
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class Article:
+    """One normalised feed entry. Text fields are plain text (no HTML), times are UTC-aware."""
+
+    feed_url: str
+    entry_id: str  # stable within its feed: guid, else link, else a hash of title+link
+    url: str  # canonical: tracking parameters removed
+    title: str
+    summary: str
+    published: datetime  # UTC; the first-seen time when the feed gave none
+    lang: Lang
+    source: str  # publisher name (the feed's name, or Google News' <source>)
+    published_known: bool = True
+
+    @property
+    def text(self) -> str:
+        """Title and summary together, as the matcher reads them."""
+        return f"{self.title}\n{self.summary}" if self.summary else self.title
+
+
+# ---------------------------------------------------------------------------------------------------
+# Facts, watches and matches
+# ---------------------------------------------------------------------------------------------------
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class Fact:
+    id: str
+    title: str
+    statement: str
+    priority: Priority
+    query: str
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class WatchSpec:
+    """What the matcher needs of a watch: its id and its query. Ownership lives in the store."""
+
+    id: str
+    query: str
+
+
+@pyd_dataclass(frozen=True)
+class Evidence:
+    """Why something matched: the terms that fired and a short snippet.
+
+    ``highlights`` are (start, end) character offsets into ``snippet``; each platform renders them its
+    own way (bold in Discord markdown and Slack mrkdwn, brackets on the console).
+    """
+
+    terms: tuple[str, ...]
+    snippet: str
+    highlights: tuple[tuple[int, int], ...] = ()
+    field: Literal["title", "text"] = "text"
+
+    def marked(self, left: str = "[", right: str = "]") -> str:
+        """The snippet with each highlight wrapped in ``left``/``right``."""
+        out: list[str] = []
+        pos = 0
+        for start, end in sorted(self.highlights):
+            if start < pos:
+                continue
+            out.append(self.snippet[pos:start])
+            out.append(left + self.snippet[start:end] + right)
+            pos = end
+        out.append(self.snippet[pos:])
+        return "".join(out)
+
+
+@pyd_dataclass(frozen=True)
+class Hit:
+    """One fact or watch that matched an article."""
+
+    kind: Literal["fact", "watch"]
+    ref: str  # fact id, or watch id
+    evidence: Evidence
+
+
+@pyd_dataclass(frozen=True)
+class MatchResult:
+    relevant: bool
+    facts: tuple[Hit, ...] = ()
+    watches: tuple[Hit, ...] = ()
+    relevance: Evidence | None = None
+
+    @property
+    def fact_ids(self) -> tuple[str, ...]:
+        return tuple(h.ref for h in self.facts)
+
+    @property
+    def watch_ids(self) -> tuple[str, ...]:
+        return tuple(h.ref for h in self.watches)
+
+
+class Matcher(Protocol):
+    """Article in, matches with evidence out. Pure: no I/O, safe to call from any thread."""
+
+    def match(self, article: Article) -> MatchResult: ...
+
+
+class MatcherFactory(Protocol):
+    """Compiles the catalog and every watch into one ``Matcher`` (rebuilt when watches change)."""
+
+    def __call__(self, facts: tuple[Fact, ...], watches: tuple[WatchSpec, ...]) -> Matcher: ...
+
+
+# ---------------------------------------------------------------------------------------------------
+# Outbound messages: what the outbox stores and the sinks render
+# ---------------------------------------------------------------------------------------------------
+
+
+@pyd_dataclass(frozen=True)
+class Label:
+    """A fact or watch named in a message: its id and a human title."""
+
+    ref: str
+    title: str
+
+
+@pyd_dataclass(frozen=True)
+class SourceLink:
+    name: str
+    url: str
+
+
+@pyd_dataclass(frozen=True)
+class Alert:
+    """An immediate post about one story."""
+
+    article_id: int
+    title: str
+    url: str
+    source: str
+    published: datetime
+    lang: Lang
+    facts: tuple[Label, ...] = ()
+    watches: tuple[Label, ...] = ()
+    evidence: Evidence | None = None
+    other_sources: tuple[SourceLink, ...] = ()
+
+
+@pyd_dataclass(frozen=True)
+class StoryLine:
+    """One story in a digest: a headline with every source that carried it."""
+
+    story_id: int
+    title: str
+    url: str
+    published: datetime
+    sources: tuple[SourceLink, ...]
+    alerted: bool = False
+    lang: Lang = "und"
+
+
+@pyd_dataclass(frozen=True)
+class DigestSection:
+    kind: Literal["fact", "watch", "other"]
+    ref: str  # fact id, watch id, or "other"
+    title: str
+    stories: tuple[StoryLine, ...]
+    more: int = 0  # stories left out of this section ("and K more")
+
+
+@pyd_dataclass(frozen=True)
+class Digest:
+    title: str
+    window_start: datetime
+    window_end: datetime
+    story_count: int
+    article_count: int
+    sections: tuple[DigestSection, ...]
+    new_facts: tuple[Label, ...] = ()  # facts that appeared for the first time
+    chart_png: bytes | None = None  # weekly trend chart, when attached
+    note: str | None = None  # a one-line "nothing new" digest
+
+
+@pyd_dataclass(frozen=True)
+class Summary:
+    """Alerts held back by the hourly cap, posted as one message where a channel has no digest."""
+
+    title: str
+    lines: tuple[StoryLine, ...]
+
+
+Payload = Alert | Digest | Summary
+PAYLOAD_ADAPTER: pydantic.TypeAdapter[Payload] = pydantic.TypeAdapter(Payload)
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class Delivery:
+    """One outbox row as a sink sees it.
+
+    ``key`` is unique per (subscription, item) and is what a sink passes to the platform (Discord
+    ``nonce``, Slack message ``metadata``) so a retried or reconciled send never posts twice.
+    """
+
+    id: int
+    key: str
+    subscription_id: int
+    platform: Platform
+    channel: str
+    payload: Payload
+    mention_role: str | None = None
+    attempts: int = 0
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class SendResult:
+    """What happened to one send.
+
+    - ``sent``: the platform accepted it; ``message_id`` when it gave one.
+    - ``retry``: a transient failure (429, 5xx, timeout); try again after ``retry_after`` seconds.
+    - ``channel_gone``: the channel refuses us (403/404, archived, not in channel): pause the
+      subscription with ``reason`` until someone runs ``resume``.
+    - ``rejected``: the platform refused this message for good (400); not retried, logged.
+    """
+
+    status: Literal["sent", "retry", "channel_gone", "rejected"]
+    message_id: str | None = None
+    retry_after: float | None = None
+    reason: str | None = None
+
+
+class Sink(Protocol):
+    """A chat platform (or the console) as the outbox sees it."""
+
+    platform: Platform
+
+    async def send(self, delivery: Delivery) -> SendResult:
+        """Post one delivery. Never raises for platform errors: report them in the result."""
+        ...
+
+    async def find_sent(self, delivery: Delivery) -> str | None:
+        """Reconcile after a crash: the platform message id if this delivery was already posted."""
+        ...

@@ -1,0 +1,225 @@
+"""Settings: one pydantic-settings model, built only by ``load_settings`` (never at import time).
+
+Precedence, highest first: environment (and ``.env``), the TOML settings file, the defaults below.
+The TOML file is ``$PACTWATCH_CONFIG`` or ``config/pactwatch.toml`` in the working directory; the feed list
+and fact catalog are looked for beside it, then fall back to the copies packaged with pactwatch.
+"""
+
+from __future__ import annotations
+
+import os
+from importlib import resources
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import AliasChoices, BaseModel, Field, SecretStr, field_validator, model_validator
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
+
+MiB = 1024 * 1024
+DEFAULT_CONFIG_PATH = Path("config/pactwatch.toml")
+
+
+def _alias(*names: str) -> AliasChoices:
+    return AliasChoices(*names)
+
+
+class SubscriptionConfig(BaseModel):
+    """A subscription declared in the settings file, for headless installs."""
+
+    platform: Literal["discord", "slack", "console"]
+    channel: str
+    alerts: Literal["off", "facts", "watches", "all"] = "facts"
+    digest: str | None = None  # cron ("0 8 * * *"), "08:00" or "weekdays 08:00"
+    timezone: str = "UTC"
+    facts: list[str] | None = None  # None: every fact
+    mention_role: str | None = None
+
+    @field_validator("channel", mode="before")
+    @classmethod
+    def _channel_as_text(cls, v: object) -> object:
+        # A Discord channel id written as a bare TOML integer is still a channel id.
+        return str(v) if isinstance(v, int) else v
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix="PACTWATCH_",
+        env_file=".env",
+        env_file_encoding="utf-8",
+        extra="forbid",
+        case_sensitive=False,
+        populate_by_name=True,
+    )
+
+    # --- where things live -------------------------------------------------------------------------
+    config_path: Path = Field(DEFAULT_CONFIG_PATH, validation_alias=_alias("PACTWATCH_CONFIG"))
+    data_dir: Path = Path("data")
+    database_url: str | None = Field(None, validation_alias=_alias("database_url", "DATABASE_URL"))
+    feeds_file: Path | None = None  # default: feeds.toml beside the settings file, else packaged
+    facts_file: Path | None = None  # default: facts.toml beside the settings file, else packaged
+
+    # --- network policy ----------------------------------------------------------------------------
+    allow_private_networks: bool = False
+
+    # --- chat platforms (secrets never logged) -----------------------------------------------------
+    discord_token: SecretStr | None = Field(None, validation_alias=_alias("discord_token", "DISCORD_TOKEN"))
+    discord_api_base: str = Field(
+        "https://discord.com/api/v10", validation_alias=_alias("discord_api_base", "DISCORD_API_BASE")
+    )
+    discord_dev_guild: int | None = None
+    slack_bot_token: SecretStr | None = Field(
+        None, validation_alias=_alias("slack_bot_token", "SLACK_BOT_TOKEN")
+    )
+    slack_app_token: SecretStr | None = Field(
+        None, validation_alias=_alias("slack_app_token", "SLACK_APP_TOKEN")
+    )
+    slack_signing_secret: SecretStr | None = Field(
+        None, validation_alias=_alias("slack_signing_secret", "SLACK_SIGNING_SECRET")
+    )
+    slack_api_url: str = Field(
+        "https://slack.com/api/", validation_alias=_alias("slack_api_url", "SLACK_API_URL")
+    )
+    slack_http_port: int | None = Field(
+        None, validation_alias=_alias("slack_http_port", "PACTWATCH_SLACK_HTTP_PORT")
+    )
+    slack_admins: list[str] = Field(default_factory=list)
+    console: Literal["auto", "on", "off"] = "auto"  # auto: on when no chat token is set
+
+    # --- polling -----------------------------------------------------------------------------------
+    poll_interval_seconds: int = Field(300, ge=10)
+    poll_jitter_seconds: int = Field(30, ge=0)
+    seed_first_poll: bool = True  # first successful poll of a new feed stores without alerting
+    backoff_base_seconds: int = Field(60, ge=1)
+    backoff_max_seconds: int = Field(6 * 3600, ge=1)
+    retry_after_max_seconds: int = Field(6 * 3600, ge=0)  # a server's Retry-After/max-age is capped here
+
+    # --- fetch limits ------------------------------------------------------------------------------
+    fetch_max_bytes: int = Field(10 * MiB, ge=1024)  # after decompression, enforced while streaming
+    fetch_connect_timeout_seconds: float = Field(10.0, gt=0)
+    fetch_total_timeout_seconds: float = Field(30.0, gt=0)
+    fetch_max_redirects: int = Field(5, ge=0)
+    fetch_concurrency: int = Field(64, ge=1)
+    fetch_per_host_concurrency: int = Field(4, ge=1)
+    user_agent: str = "pactwatch/0.1 (+https://github.com/pactwatch/pactwatch; news-monitoring bot)"
+
+    # --- parse limits ------------------------------------------------------------------------------
+    parse_workers: int = Field(2, ge=1)
+    parse_timeout_seconds: float = Field(20.0, gt=0)
+    parse_memory_limit_mb: int = Field(512, ge=64)
+    parse_max_entries: int = Field(500, ge=1)
+    text_max_chars: int = Field(5000, ge=100)  # summary text kept per article
+
+    # --- storage -----------------------------------------------------------------------------------
+    retention_days: int = Field(90, ge=1)
+    db_retry_attempts: int = Field(8, ge=1)  # a locked or unreachable database is retried, not fatal
+
+    # --- delivery ----------------------------------------------------------------------------------
+    outbox_batch: int = Field(50, ge=1)
+    outbox_lease_seconds: float = Field(120.0, gt=0)
+    outbox_interval_seconds: float = Field(2.0, gt=0)
+    send_timeout_seconds: float = Field(15.0, gt=0)
+    send_max_attempts: int = Field(12, ge=1)
+    alert_max_age_hours: float = Field(48.0, gt=0)
+    alerts_per_channel_per_hour: int = Field(10, ge=1)
+
+    # --- chat commands -----------------------------------------------------------------------------
+    max_watches_per_tenant: int = Field(100, ge=1)
+    max_feeds_per_tenant: int = Field(25, ge=1)
+    query_max_chars: int = Field(500, ge=10)
+    watch_test_days: int = Field(7, ge=1)
+
+    # --- health endpoint ---------------------------------------------------------------------------
+    health_host: str = "127.0.0.1"
+    health_port: int = Field(8080, ge=0, le=65535)  # 0 disables it
+
+    # --- logging -----------------------------------------------------------------------------------
+    log_level: str = "INFO"
+
+    subscriptions: list[SubscriptionConfig] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _check_backoff(self) -> Settings:
+        if self.backoff_max_seconds < self.backoff_base_seconds:
+            raise ValueError("backoff_max_seconds must be at least backoff_base_seconds")
+        return self
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        path = _config_path_from_env()
+        toml = TomlConfigSettingsSource(settings_cls, toml_file=path if path.is_file() else None)
+        return (init_settings, env_settings, dotenv_settings, toml)
+
+    # --- derived -----------------------------------------------------------------------------------
+    @property
+    def db_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite+aiosqlite:///{(self.data_dir / 'pactwatch.db').resolve()}"
+
+    @property
+    def config_dir(self) -> Path:
+        return self.config_path.parent
+
+    def resolved_feeds_file(self) -> Path:
+        return self.feeds_file or _config_file(self.config_dir, "feeds.toml")
+
+    def resolved_facts_file(self) -> Path:
+        return self.facts_file or _config_file(self.config_dir, "facts.toml")
+
+    @property
+    def console_enabled(self) -> bool:
+        if self.console == "auto":
+            return self.discord_token is None and self.slack_bot_token is None
+        return self.console == "on"
+
+
+def _config_path_from_env() -> Path:
+    raw = os.environ.get("PACTWATCH_CONFIG")
+    return Path(raw) if raw else DEFAULT_CONFIG_PATH
+
+
+def packaged_config_dir() -> Path:
+    """The defaults shipped with pactwatch: ``bot/defaults`` in a wheel, ``config/`` in a checkout."""
+    packaged = Path(str(resources.files("bot"))) / "defaults"
+    if packaged.is_dir():
+        return packaged
+    return Path(__file__).resolve().parent.parent / "config"
+
+
+def _config_file(config_dir: Path, name: str) -> Path:
+    local = config_dir / name
+    return local if local.is_file() else packaged_config_dir() / name
+
+
+def load_settings(**overrides: Any) -> Settings:
+    """Build the settings from the environment, ``.env`` and the TOML file. Raises pydantic's
+    ``ValidationError`` on bad values; ``describe_validation_error`` turns it into one line per problem."""
+    return Settings(**overrides)
+
+
+def describe_validation_error(exc: Exception, source: str) -> list[str]:
+    """One line per problem: ``<source>: <key>: <what is wrong>``."""
+    from pydantic import ValidationError
+
+    if not isinstance(exc, ValidationError):
+        return [f"{source}: {exc}"]
+    lines = []
+    for err in exc.errors():
+        key = ".".join(str(p) for p in err.get("loc", ())) or "(top level)"
+        msg = err.get("msg", "invalid value")
+        if err.get("type") == "extra_forbidden":
+            msg = "unknown setting; check its spelling against the README's configuration reference"
+        lines.append(f"{source}: {key}: {msg}")
+    return lines

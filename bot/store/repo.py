@@ -1,0 +1,978 @@
+"""The store: every read and write the bot makes, as async methods over SQLAlchemy Core.
+
+SQLite and PostgreSQL are both first-class: inserts that may collide use the dialect's
+``ON CONFLICT DO NOTHING``; the outbox claim uses ``FOR UPDATE SKIP LOCKED`` on PostgreSQL and SQLite's
+single-writer lock, so two processes never claim the same delivery.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import logging
+import uuid
+from collections.abc import Iterable, Sequence
+from datetime import datetime, timedelta
+from typing import Any, Literal
+
+import pydantic
+import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql as pg
+from sqlalchemy.dialects import sqlite as sqlite_dialect
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+from bot.models import (
+    PAYLOAD_ADAPTER,
+    Article,
+    Delivery,
+    Evidence,
+    FeedSpec,
+    MatchResult,
+    Payload,
+    Platform,
+)
+from bot.store import tables as t
+from bot.store.db import make_engine, migrate, with_retry
+
+log = logging.getLogger(__name__)
+
+EVIDENCE_ADAPTER: pydantic.TypeAdapter[Evidence] = pydantic.TypeAdapter(Evidence)
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class FeedRow:
+    id: int
+    url: str
+    tenant: str
+    name: str
+    language: str | None
+    interval_s: int | None
+    origin: str
+    enabled: bool
+    etag: str | None
+    last_modified: str | None
+    body_hash: str | None
+    seeded: bool
+    last_poll_at: datetime | None
+    last_success_at: datetime | None
+    last_error_at: datetime | None
+    last_error: str | None
+    failure_count: int
+    next_poll_at: datetime | None
+    items_count: int
+    created_at: datetime
+
+    @property
+    def spec(self) -> FeedSpec:
+        return FeedSpec(
+            url=self.url,
+            name=self.name,
+            language=self.language,
+            interval=self.interval_s,
+            origin="chat" if self.origin == "chat" else "operator",
+            tenant=self.tenant or None,
+        )
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class WatchRow:
+    id: int
+    platform: str
+    tenant: str
+    channel: str
+    query: str
+    label: str
+    alert: bool
+    created_by: str
+    created_at: datetime
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class SubscriptionRow:
+    id: int
+    platform: str
+    tenant: str
+    channel: str
+    facts: tuple[str, ...] | None
+    alerts: str
+    digest_cron: str | None
+    timezone: str
+    mention_role: str | None
+    empty_digest: str
+    quiet_start: str | None
+    quiet_end: str | None
+    paused: bool
+    paused_reason: str | None
+    origin: str
+    last_digest_at: datetime | None
+    created_at: datetime
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class StoredArticle:
+    id: int
+    feed_id: int
+    article: Article
+    relevant: bool
+    seeded: bool
+    first_seen: datetime
+    story_id: int | None
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class PlannedDelivery:
+    """A delivery to enqueue: ``key`` is unique per (subscription, item), so enqueueing twice is a no-op."""
+
+    key: str
+    subscription_id: int
+    kind: Literal["alert", "digest", "summary"]
+    payload: Payload
+    story_id: int | None = None
+    status: Literal["pending", "held"] = "pending"
+    not_before: datetime | None = None
+
+
+def _feed_row(r: sa.Row[Any]) -> FeedRow:
+    return FeedRow(**{f.name: getattr(r, f.name) for f in dataclasses.fields(FeedRow)})
+
+
+def _watch_row(r: sa.Row[Any]) -> WatchRow:
+    return WatchRow(**{f.name: getattr(r, f.name) for f in dataclasses.fields(WatchRow)})
+
+
+def _sub_row(r: sa.Row[Any]) -> SubscriptionRow:
+    values = {f.name: getattr(r, f.name) for f in dataclasses.fields(SubscriptionRow)}
+    values["facts"] = tuple(json.loads(r.facts)) if r.facts is not None else None
+    return SubscriptionRow(**values)
+
+
+def _article_of(r: sa.Row[Any], feed_url: str) -> StoredArticle:
+    return StoredArticle(
+        id=r.id,
+        feed_id=r.feed_id,
+        article=Article(
+            feed_url=feed_url,
+            entry_id=r.entry_id,
+            url=r.url,
+            title=r.title,
+            summary=r.summary,
+            published=r.published,
+            lang=r.lang,
+            source=r.source,
+            published_known=r.published_known,
+        ),
+        relevant=r.relevant,
+        seeded=r.seeded,
+        first_seen=r.first_seen,
+        story_id=r.story_id,
+    )
+
+
+class Store:
+    """The database behind pactwatch. Build with ``await Store.open(url)``; close with ``await close()``."""
+
+    def __init__(self, engine: AsyncEngine, *, retry_attempts: int = 8) -> None:
+        self.engine = engine
+        self.retry_attempts = retry_attempts
+        self.dialect = engine.dialect.name
+
+    @classmethod
+    async def open(cls, url: str, *, retry_attempts: int = 8, run_migrations: bool = True) -> Store:
+        engine = make_engine(url)
+        store = cls(engine, retry_attempts=retry_attempts)
+        if run_migrations:
+            await with_retry(lambda: migrate(engine), attempts=retry_attempts, what="migrations")
+        return store
+
+    async def close(self) -> None:
+        await self.engine.dispose()
+
+    # --- plumbing ----------------------------------------------------------------------------------
+
+    def _insert(self, table: sa.Table) -> Any:
+        return (pg.insert if self.dialect == "postgresql" else sqlite_dialect.insert)(table)
+
+    async def _write(self, what: str, fn: Any) -> Any:
+        async def op() -> Any:
+            async with self.engine.begin() as conn:
+                return await fn(conn)
+
+        return await with_retry(op, attempts=self.retry_attempts, what=what)
+
+    async def _read(self, what: str, fn: Any) -> Any:
+        async def op() -> Any:
+            async with self.engine.connect() as conn:
+                return await fn(conn)
+
+        return await with_retry(op, attempts=self.retry_attempts, what=what)
+
+    # --- meta --------------------------------------------------------------------------------------
+
+    async def get_meta(self, key: str) -> str | None:
+        async def fn(c: AsyncConnection) -> str | None:
+            return (await c.execute(sa.select(t.meta.c.value).where(t.meta.c.key == key))).scalar()
+
+        result: str | None = await self._read("get_meta", fn)
+        return result
+
+    async def set_meta(self, key: str, value: str) -> None:
+        async def fn(c: AsyncConnection) -> None:
+            stmt = self._insert(t.meta).values(key=key, value=value)
+            await c.execute(stmt.on_conflict_do_update(index_elements=["key"], set_={"value": value}))
+
+        await self._write("set_meta", fn)
+
+    async def _bump(self, c: AsyncConnection, key: str) -> None:
+        stmt = self._insert(t.meta).values(key=key, value=uuid.uuid4().hex)
+        await c.execute(
+            stmt.on_conflict_do_update(index_elements=["key"], set_={"value": stmt.excluded.value})
+        )
+
+    # --- feeds -------------------------------------------------------------------------------------
+
+    async def sync_operator_feeds(self, specs: Sequence[FeedSpec], now: datetime) -> list[FeedRow]:
+        """Make the operator's feeds (tenant "") exactly ``specs``: add new ones, update names/intervals,
+        disable ones no longer configured (their articles stay)."""
+
+        async def fn(c: AsyncConnection) -> list[FeedRow]:
+            urls = [s.url for s in specs]
+            for s in specs:
+                stmt = self._insert(t.feeds).values(
+                    url=s.url,
+                    tenant="",
+                    name=s.name,
+                    language=s.language,
+                    interval_s=s.interval,
+                    origin="operator",
+                    enabled=True,
+                    created_at=now,
+                )
+                await c.execute(
+                    stmt.on_conflict_do_update(
+                        index_elements=["url", "tenant"],
+                        set_={
+                            "name": s.name,
+                            "language": s.language,
+                            "interval_s": s.interval,
+                            "enabled": True,
+                        },
+                    )
+                )
+            await c.execute(
+                sa.update(t.feeds)
+                .where(t.feeds.c.tenant == "", t.feeds.c.origin == "operator", t.feeds.c.url.not_in(urls))
+                .values(enabled=False)
+            )
+            rows = await c.execute(sa.select(t.feeds).where(t.feeds.c.tenant == "", t.feeds.c.url.in_(urls)))
+            return [_feed_row(r) for r in rows]
+
+        result: list[FeedRow] = await self._write("sync_operator_feeds", fn)
+        return result
+
+    async def ensure_feed(self, spec: FeedSpec, now: datetime) -> FeedRow:
+        """The feed row for ``spec`` (tenant "" unless the spec names one), created if missing."""
+        tenant = spec.tenant or ""
+
+        async def fn(c: AsyncConnection) -> FeedRow:
+            stmt = self._insert(t.feeds).values(
+                url=spec.url,
+                tenant=tenant,
+                name=spec.name,
+                language=spec.language,
+                interval_s=spec.interval,
+                origin=spec.origin,
+                created_at=now,
+            )
+            await c.execute(stmt.on_conflict_do_nothing(index_elements=["url", "tenant"]))
+            row = (
+                await c.execute(
+                    sa.select(t.feeds).where(t.feeds.c.url == spec.url, t.feeds.c.tenant == tenant)
+                )
+            ).one()
+            return _feed_row(row)
+
+        result: FeedRow = await self._write("ensure_feed", fn)
+        return result
+
+    async def add_chat_feed(self, spec: FeedSpec, now: datetime, *, quota: int) -> FeedRow | None:
+        """Add a feed from chat for its tenant. None when the tenant already has it. Raises
+        ``QuotaError`` when the tenant is at its quota."""
+        assert spec.tenant
+
+        async def fn(c: AsyncConnection) -> FeedRow | None:
+            count = (
+                await c.execute(
+                    sa.select(sa.func.count()).select_from(t.feeds).where(t.feeds.c.tenant == spec.tenant)
+                )
+            ).scalar_one()
+            exists = (
+                await c.execute(
+                    sa.select(t.feeds.c.id).where(t.feeds.c.tenant == spec.tenant, t.feeds.c.url == spec.url)
+                )
+            ).first()
+            if exists:
+                return None
+            if count >= quota:
+                raise QuotaError(f"this server already has {count} feeds, the most allowed; remove one first")
+            res = await c.execute(
+                sa.insert(t.feeds)
+                .values(
+                    url=spec.url,
+                    tenant=spec.tenant,
+                    name=spec.name,
+                    language=spec.language,
+                    interval_s=spec.interval,
+                    origin="chat",
+                    created_at=now,
+                )
+                .returning(*t.feeds.c)
+            )
+            return _feed_row(res.one())
+
+        result: FeedRow | None = await self._write("add_chat_feed", fn)
+        return result
+
+    async def remove_feed(self, feed_id: int, *, tenant: str) -> bool:
+        """Remove a chat-added feed of ``tenant``; operator feeds cannot be removed from chat."""
+
+        async def fn(c: AsyncConnection) -> bool:
+            res = await c.execute(
+                sa.delete(t.feeds).where(t.feeds.c.id == feed_id, t.feeds.c.tenant == tenant)
+            )
+            return bool(res.rowcount)
+
+        result: bool = await self._write("remove_feed", fn)
+        return result
+
+    async def list_feeds(self, *, tenant: str | None = None, enabled_only: bool = True) -> list[FeedRow]:
+        """Feeds visible to ``tenant`` (the operator's plus its own); every feed when tenant is None."""
+
+        async def fn(c: AsyncConnection) -> list[FeedRow]:
+            q = sa.select(t.feeds).order_by(t.feeds.c.id)
+            if enabled_only:
+                q = q.where(t.feeds.c.enabled)
+            if tenant is not None:
+                q = q.where(t.feeds.c.tenant.in_(["", tenant]))
+            return [_feed_row(r) for r in await c.execute(q)]
+
+        result: list[FeedRow] = await self._read("list_feeds", fn)
+        return result
+
+    async def get_feed(self, feed_id: int) -> FeedRow | None:
+        async def fn(c: AsyncConnection) -> FeedRow | None:
+            r = (await c.execute(sa.select(t.feeds).where(t.feeds.c.id == feed_id))).first()
+            return _feed_row(r) if r else None
+
+        result: FeedRow | None = await self._read("get_feed", fn)
+        return result
+
+    async def due_feeds(self, now: datetime) -> list[FeedRow]:
+        async def fn(c: AsyncConnection) -> list[FeedRow]:
+            q = (
+                sa.select(t.feeds)
+                .where(
+                    t.feeds.c.enabled,
+                    sa.or_(t.feeds.c.next_poll_at.is_(None), t.feeds.c.next_poll_at <= now),
+                )
+                .order_by(t.feeds.c.next_poll_at.nulls_first(), t.feeds.c.id)
+            )
+            return [_feed_row(r) for r in await c.execute(q)]
+
+        result: list[FeedRow] = await self._read("due_feeds", fn)
+        return result
+
+    async def record_feed_success(
+        self,
+        feed_id: int,
+        *,
+        now: datetime,
+        next_poll_at: datetime,
+        etag: str | None,
+        last_modified: str | None,
+        body_hash: str | None,
+        seeded: bool,
+        new_items: int,
+    ) -> None:
+        async def fn(c: AsyncConnection) -> None:
+            await c.execute(
+                sa.update(t.feeds)
+                .where(t.feeds.c.id == feed_id)
+                .values(
+                    last_poll_at=now,
+                    last_success_at=now,
+                    failure_count=0,
+                    next_poll_at=next_poll_at,
+                    # A validator too long to store is dropped (we refetch in full) rather than cut.
+                    etag=etag if etag is None or len(etag) <= 1024 else None,
+                    last_modified=last_modified if last_modified is None or len(last_modified) <= 256 else None,
+                    body_hash=body_hash,
+                    seeded=seeded,
+                    items_count=t.feeds.c.items_count + new_items,
+                )
+            )
+
+        await self._write("record_feed_success", fn)
+
+    async def record_feed_failure(
+        self, feed_id: int, *, now: datetime, error: str, next_poll_at: datetime
+    ) -> int:
+        """Record a failed poll; returns the new consecutive failure count."""
+
+        async def fn(c: AsyncConnection) -> int:
+            res = await c.execute(
+                sa.update(t.feeds)
+                .where(t.feeds.c.id == feed_id)
+                .values(
+                    last_poll_at=now,
+                    last_error_at=now,
+                    last_error=error[:2000],
+                    failure_count=t.feeds.c.failure_count + 1,
+                    next_poll_at=next_poll_at,
+                )
+                .returning(t.feeds.c.failure_count)
+            )
+            return int(res.scalar_one())
+
+        result: int = await self._write("record_feed_failure", fn)
+        return result
+
+    # --- articles and matches ----------------------------------------------------------------------
+
+    async def insert_articles(
+        self, feed_id: int, articles: Sequence[Article], *, now: datetime, seeded: bool
+    ) -> list[tuple[int, Article]]:
+        """Store the articles not seen before in this feed; returns (id, article) for the new ones."""
+        if not articles:
+            return []
+        by_entry: dict[str, Article] = {}
+        for a in articles:
+            by_entry.setdefault(a.entry_id, a)
+
+        async def fn(c: AsyncConnection) -> list[tuple[int, Article]]:
+            rows = [
+                {
+                    "feed_id": feed_id,
+                    "entry_id": a.entry_id,
+                    "url": a.url,
+                    "title": a.title,
+                    "summary": a.summary,
+                    "published": a.published,
+                    "published_known": a.published_known,
+                    "first_seen": now,
+                    "lang": a.lang,
+                    "source": a.source,
+                    "seeded": seeded,
+                }
+                for a in by_entry.values()
+            ]
+            stmt = (
+                self._insert(t.articles)
+                .on_conflict_do_nothing(index_elements=["feed_id", "entry_id"])
+                .returning(t.articles.c.id, t.articles.c.entry_id)
+            )
+            out: list[tuple[int, Article]] = []
+            # Bounded statement size: SQLite allows at most 32,766 bound parameters.
+            for i in range(0, len(rows), 200):
+                for r in await c.execute(stmt.values(rows[i : i + 200])):
+                    out.append((r.id, by_entry[r.entry_id]))
+            return out
+
+        result: list[tuple[int, Article]] = await self._write("insert_articles", fn)
+        return result
+
+    async def store_matches(self, results: Iterable[tuple[int, MatchResult]]) -> None:
+        """Record relevance and every fact/watch hit with its evidence."""
+        results = list(results)
+        if not results:
+            return
+
+        async def fn(c: AsyncConnection) -> None:
+            relevant_ids = [aid for aid, m in results if m.relevant]
+            if relevant_ids:
+                for i in range(0, len(relevant_ids), 500):
+                    await c.execute(
+                        sa.update(t.articles)
+                        .where(t.articles.c.id.in_(relevant_ids[i : i + 500]))
+                        .values(relevant=True)
+                    )
+            rows = []
+            for aid, m in results:
+                for hit in (*m.facts, *m.watches):
+                    rows.append(
+                        {
+                            "article_id": aid,
+                            "kind": hit.kind,
+                            "ref": hit.ref,
+                            "evidence": EVIDENCE_ADAPTER.dump_json(hit.evidence).decode(),
+                        }
+                    )
+                if m.relevance is not None:
+                    rows.append(
+                        {
+                            "article_id": aid,
+                            "kind": "relevance",
+                            "ref": "",
+                            "evidence": EVIDENCE_ADAPTER.dump_json(m.relevance).decode(),
+                        }
+                    )
+            for i in range(0, len(rows), 200):
+                await c.execute(
+                    self._insert(t.matches)
+                    .values(rows[i : i + 200])
+                    .on_conflict_do_nothing(index_elements=["article_id", "kind", "ref"])
+                )
+
+        await self._write("store_matches", fn)
+
+    async def article_matches(self, article_id: int) -> list[tuple[str, str, Evidence]]:
+        """(kind, ref, evidence) for every match of one article."""
+
+        async def fn(c: AsyncConnection) -> list[tuple[str, str, Evidence]]:
+            rows = await c.execute(
+                sa.select(t.matches.c.kind, t.matches.c.ref, t.matches.c.evidence)
+                .where(t.matches.c.article_id == article_id)
+                .order_by(t.matches.c.id)
+            )
+            return [(r.kind, r.ref, EVIDENCE_ADAPTER.validate_json(r.evidence)) for r in rows]
+
+        result: list[tuple[str, str, Evidence]] = await self._read("article_matches", fn)
+        return result
+
+    async def get_article(self, article_id: int) -> StoredArticle | None:
+        async def fn(c: AsyncConnection) -> StoredArticle | None:
+            r = (
+                await c.execute(
+                    sa.select(t.articles, t.feeds.c.url.label("feed_url"))
+                    .join(t.feeds, t.feeds.c.id == t.articles.c.feed_id)
+                    .where(t.articles.c.id == article_id)
+                )
+            ).first()
+            return _article_of(r, r.feed_url) if r else None
+
+        result: StoredArticle | None = await self._read("get_article", fn)
+        return result
+
+    async def find_article_by_url(self, url: str) -> StoredArticle | None:
+        async def fn(c: AsyncConnection) -> StoredArticle | None:
+            r = (
+                await c.execute(
+                    sa.select(t.articles, t.feeds.c.url.label("feed_url"))
+                    .join(t.feeds, t.feeds.c.id == t.articles.c.feed_id)
+                    .where(t.articles.c.url == url)
+                    .order_by(t.articles.c.id)
+                    .limit(1)
+                )
+            ).first()
+            return _article_of(r, r.feed_url) if r else None
+
+        result: StoredArticle | None = await self._read("find_article_by_url", fn)
+        return result
+
+    async def articles_since(
+        self, since: datetime, *, until: datetime | None = None, limit: int = 100_000
+    ) -> list[StoredArticle]:
+        """Articles first seen in [since, until), oldest first."""
+
+        async def fn(c: AsyncConnection) -> list[StoredArticle]:
+            q = (
+                sa.select(t.articles, t.feeds.c.url.label("feed_url"))
+                .join(t.feeds, t.feeds.c.id == t.articles.c.feed_id)
+                .where(t.articles.c.first_seen >= since)
+                .order_by(t.articles.c.first_seen, t.articles.c.id)
+                .limit(limit)
+            )
+            if until is not None:
+                q = q.where(t.articles.c.first_seen < until)
+            return [_article_of(r, r.feed_url) for r in await c.execute(q)]
+
+        result: list[StoredArticle] = await self._read("articles_since", fn)
+        return result
+
+    async def delete_articles_before(self, cutoff: datetime) -> int:
+        """Retention: drop articles first seen before ``cutoff`` (their matches go with them)."""
+
+        async def fn(c: AsyncConnection) -> int:
+            res = await c.execute(sa.delete(t.articles).where(t.articles.c.first_seen < cutoff))
+            await c.execute(
+                sa.delete(t.deliveries).where(
+                    t.deliveries.c.status.in_(["sent", "rejected"]), t.deliveries.c.created_at < cutoff
+                )
+            )
+            await c.execute(
+                sa.delete(t.stories).where(
+                    t.stories.c.last_seen < cutoff,
+                    ~sa.exists().where(t.articles.c.story_id == t.stories.c.id),
+                )
+            )
+            return int(res.rowcount or 0)
+
+        result: int = await self._write("retention", fn)
+        return result
+
+    # --- watches -----------------------------------------------------------------------------------
+
+    async def add_watch(
+        self,
+        *,
+        platform: str,
+        tenant: str,
+        channel: str,
+        query: str,
+        label: str,
+        alert: bool,
+        created_by: str,
+        now: datetime,
+        quota: int,
+    ) -> WatchRow:
+        async def fn(c: AsyncConnection) -> WatchRow:
+            count = (
+                await c.execute(
+                    sa.select(sa.func.count()).select_from(t.watches).where(t.watches.c.tenant == tenant)
+                )
+            ).scalar_one()
+            if count >= quota:
+                raise QuotaError(
+                    f"this server already has {count} watches, the most allowed; remove one first"
+                )
+            res = await c.execute(
+                sa.insert(t.watches)
+                .values(
+                    platform=platform,
+                    tenant=tenant,
+                    channel=channel,
+                    query=query,
+                    label=label,
+                    alert=alert,
+                    created_by=created_by,
+                    created_at=now,
+                )
+                .returning(*t.watches.c)
+            )
+            await self._bump(c, "watches_rev")
+            return _watch_row(res.one())
+
+        result: WatchRow = await self._write("add_watch", fn)
+        return result
+
+    async def remove_watch(self, watch_id: int, *, platform: str, channel: str) -> bool:
+        async def fn(c: AsyncConnection) -> bool:
+            res = await c.execute(
+                sa.delete(t.watches).where(
+                    t.watches.c.id == watch_id,
+                    t.watches.c.platform == platform,
+                    t.watches.c.channel == channel,
+                )
+            )
+            if res.rowcount:
+                await self._bump(c, "watches_rev")
+            return bool(res.rowcount)
+
+        result: bool = await self._write("remove_watch", fn)
+        return result
+
+    async def list_watches(
+        self, *, platform: str | None = None, channel: str | None = None, tenant: str | None = None
+    ) -> list[WatchRow]:
+        async def fn(c: AsyncConnection) -> list[WatchRow]:
+            q = sa.select(t.watches).order_by(t.watches.c.id)
+            if platform is not None:
+                q = q.where(t.watches.c.platform == platform)
+            if channel is not None:
+                q = q.where(t.watches.c.channel == channel)
+            if tenant is not None:
+                q = q.where(t.watches.c.tenant == tenant)
+            return [_watch_row(r) for r in await c.execute(q)]
+
+        result: list[WatchRow] = await self._read("list_watches", fn)
+        return result
+
+    async def watches_revision(self) -> str:
+        return (await self.get_meta("watches_rev")) or ""
+
+    # --- subscriptions -----------------------------------------------------------------------------
+
+    async def upsert_subscription(
+        self,
+        *,
+        platform: str,
+        channel: str,
+        tenant: str = "",
+        now: datetime,
+        origin: str = "chat",
+        **fields: Any,
+    ) -> SubscriptionRow:
+        """Create or update the subscription of one channel. ``fields`` are column values
+        (``facts`` as a list or None, ``alerts``, ``digest_cron``, ``timezone``, …)."""
+        if "facts" in fields:
+            fields["facts"] = json.dumps(list(fields["facts"])) if fields["facts"] is not None else None
+
+        async def fn(c: AsyncConnection) -> SubscriptionRow:
+            stmt = self._insert(t.subscriptions).values(
+                platform=platform, channel=channel, tenant=tenant, origin=origin, created_at=now, **fields
+            )
+            if fields:
+                stmt = stmt.on_conflict_do_update(index_elements=["platform", "channel"], set_=fields)
+            else:
+                stmt = stmt.on_conflict_do_nothing(index_elements=["platform", "channel"])
+            await c.execute(stmt)
+            row = (
+                await c.execute(
+                    sa.select(t.subscriptions).where(
+                        t.subscriptions.c.platform == platform, t.subscriptions.c.channel == channel
+                    )
+                )
+            ).one()
+            await self._bump(c, "subscriptions_rev")
+            return _sub_row(row)
+
+        result: SubscriptionRow = await self._write("upsert_subscription", fn)
+        return result
+
+    async def get_subscription(self, platform: str, channel: str) -> SubscriptionRow | None:
+        async def fn(c: AsyncConnection) -> SubscriptionRow | None:
+            r = (
+                await c.execute(
+                    sa.select(t.subscriptions).where(
+                        t.subscriptions.c.platform == platform, t.subscriptions.c.channel == channel
+                    )
+                )
+            ).first()
+            return _sub_row(r) if r else None
+
+        result: SubscriptionRow | None = await self._read("get_subscription", fn)
+        return result
+
+    async def get_subscription_by_id(self, sub_id: int) -> SubscriptionRow | None:
+        async def fn(c: AsyncConnection) -> SubscriptionRow | None:
+            r = (await c.execute(sa.select(t.subscriptions).where(t.subscriptions.c.id == sub_id))).first()
+            return _sub_row(r) if r else None
+
+        result: SubscriptionRow | None = await self._read("get_subscription_by_id", fn)
+        return result
+
+    async def list_subscriptions(self, *, platform: str | None = None) -> list[SubscriptionRow]:
+        async def fn(c: AsyncConnection) -> list[SubscriptionRow]:
+            q = sa.select(t.subscriptions).order_by(t.subscriptions.c.id)
+            if platform is not None:
+                q = q.where(t.subscriptions.c.platform == platform)
+            return [_sub_row(r) for r in await c.execute(q)]
+
+        result: list[SubscriptionRow] = await self._read("list_subscriptions", fn)
+        return result
+
+    async def delete_subscription(self, platform: str, channel: str) -> bool:
+        async def fn(c: AsyncConnection) -> bool:
+            res = await c.execute(
+                sa.delete(t.subscriptions).where(
+                    t.subscriptions.c.platform == platform, t.subscriptions.c.channel == channel
+                )
+            )
+            await self._bump(c, "subscriptions_rev")
+            return bool(res.rowcount)
+
+        result: bool = await self._write("delete_subscription", fn)
+        return result
+
+    async def set_paused(self, sub_id: int, paused: bool, reason: str | None = None) -> None:
+        async def fn(c: AsyncConnection) -> None:
+            await c.execute(
+                sa.update(t.subscriptions)
+                .where(t.subscriptions.c.id == sub_id)
+                .values(paused=paused, paused_reason=reason if paused else None)
+            )
+            if not paused:
+                # Deliveries held back while the channel refused us go out again.
+                await c.execute(
+                    sa.update(t.deliveries)
+                    .where(t.deliveries.c.subscription_id == sub_id, t.deliveries.c.status == "paused")
+                    .values(status="pending", lease_owner=None, lease_until=None)
+                )
+
+        await self._write("set_paused", fn)
+
+    async def delete_tenant(self, tenant: str) -> None:
+        """Remove everything a server or workspace configured (the bot left it / was uninstalled)."""
+
+        async def fn(c: AsyncConnection) -> None:
+            await c.execute(sa.delete(t.watches).where(t.watches.c.tenant == tenant))
+            await c.execute(sa.delete(t.subscriptions).where(t.subscriptions.c.tenant == tenant))
+            await c.execute(sa.delete(t.feeds).where(t.feeds.c.tenant == tenant))
+            await self._bump(c, "watches_rev")
+            await self._bump(c, "subscriptions_rev")
+
+        await self._write("delete_tenant", fn)
+
+    # --- outbox ------------------------------------------------------------------------------------
+
+    async def enqueue(self, planned: Sequence[PlannedDelivery], *, now: datetime) -> int:
+        """Add deliveries to the outbox; a key already there is skipped. Returns how many were new."""
+        if not planned:
+            return 0
+
+        async def fn(c: AsyncConnection) -> int:
+            added = 0
+            for i in range(0, len(planned), 200):
+                chunk = planned[i : i + 200]
+                stmt = (
+                    self._insert(t.deliveries)
+                    .values(
+                        [
+                            {
+                                "key": p.key,
+                                "subscription_id": p.subscription_id,
+                                "kind": p.kind,
+                                "story_id": p.story_id,
+                                "payload": PAYLOAD_ADAPTER.dump_json(p.payload).decode(),
+                                "status": p.status,
+                                "not_before": p.not_before or now,
+                                "created_at": now,
+                            }
+                            for p in chunk
+                        ]
+                    )
+                    .on_conflict_do_nothing(index_elements=["key"])
+                    .returning(t.deliveries.c.id)
+                )
+                added += len((await c.execute(stmt)).all())
+            return added
+
+        result: int = await self._write("enqueue", fn)
+        return result
+
+    async def claim(
+        self,
+        *,
+        owner: str,
+        platforms: Sequence[str],
+        now: datetime,
+        lease_seconds: float,
+        limit: int,
+    ) -> list[Delivery]:
+        """Lease up to ``limit`` due deliveries for ``owner``. A delivery whose lease expired (its sender
+        died mid-send) is claimed again with ``attempts`` > 0, which tells the sender to reconcile first."""
+        until = now + timedelta(seconds=lease_seconds)
+
+        async def fn(c: AsyncConnection) -> list[Delivery]:
+            due = (
+                sa.select(t.deliveries.c.id)
+                .join(t.subscriptions, t.subscriptions.c.id == t.deliveries.c.subscription_id)
+                .where(
+                    t.deliveries.c.status == "pending",
+                    t.deliveries.c.not_before <= now,
+                    sa.or_(t.deliveries.c.lease_until.is_(None), t.deliveries.c.lease_until < now),
+                    t.subscriptions.c.platform.in_(list(platforms)),
+                    ~t.subscriptions.c.paused,
+                )
+                .order_by(t.deliveries.c.not_before, t.deliveries.c.id)
+                .limit(limit)
+            )
+            if self.dialect == "postgresql":
+                due = due.with_for_update(of=t.deliveries, skip_locked=True)
+            ids = [r.id for r in await c.execute(due)]
+            if not ids:
+                return []
+            await c.execute(
+                sa.update(t.deliveries)
+                .where(t.deliveries.c.id.in_(ids), t.deliveries.c.status == "pending")
+                .values(lease_owner=owner, lease_until=until, attempts=t.deliveries.c.attempts + 1)
+            )
+            rows = await c.execute(
+                sa.select(
+                    t.deliveries,
+                    t.subscriptions.c.platform,
+                    t.subscriptions.c.channel,
+                    t.subscriptions.c.mention_role,
+                )
+                .join(t.subscriptions, t.subscriptions.c.id == t.deliveries.c.subscription_id)
+                .where(t.deliveries.c.id.in_(ids), t.deliveries.c.lease_owner == owner)
+                .order_by(t.deliveries.c.not_before, t.deliveries.c.id)
+            )
+            return [
+                Delivery(
+                    id=r.id,
+                    key=r.key,
+                    subscription_id=r.subscription_id,
+                    platform=r.platform,
+                    channel=r.channel,
+                    payload=PAYLOAD_ADAPTER.validate_json(r.payload),
+                    mention_role=r.mention_role if r.kind == "alert" else None,
+                    attempts=r.attempts - 1,
+                )
+                for r in rows
+            ]
+
+        result: list[Delivery] = await self._write("claim", fn)
+        return result
+
+    async def finish(
+        self,
+        delivery_id: int,
+        *,
+        owner: str,
+        now: datetime,
+        status: Literal["sent", "rejected", "pending", "paused"],
+        message_id: str | None = None,
+        error: str | None = None,
+        not_before: datetime | None = None,
+    ) -> bool:
+        """Settle a claimed delivery. Returns False when the lease was lost to another sender."""
+
+        async def fn(c: AsyncConnection) -> bool:
+            values: dict[str, Any] = {"status": status, "lease_owner": None, "lease_until": None}
+            if message_id is not None:
+                values["message_id"] = message_id
+            if error is not None:
+                values["last_error"] = error[:2000]
+            if status == "sent":
+                values["sent_at"] = now
+            if not_before is not None:
+                values["not_before"] = not_before
+            res = await c.execute(
+                sa.update(t.deliveries)
+                .where(t.deliveries.c.id == delivery_id, t.deliveries.c.lease_owner == owner)
+                .values(**values)
+            )
+            return bool(res.rowcount)
+
+        result: bool = await self._write("finish_delivery", fn)
+        return result
+
+    async def outbox_depth(self) -> int:
+        async def fn(c: AsyncConnection) -> int:
+            return int(
+                (
+                    await c.execute(
+                        sa.select(sa.func.count())
+                        .select_from(t.deliveries)
+                        .where(t.deliveries.c.status.in_(["pending", "held", "paused"]))
+                    )
+                ).scalar_one()
+            )
+
+        result: int = await self._read("outbox_depth", fn)
+        return result
+
+    async def deliveries_for(self, subscription_id: int) -> list[sa.Row[Any]]:
+        """Every delivery row of one subscription, oldest first (for status and tests)."""
+
+        async def fn(c: AsyncConnection) -> list[sa.Row[Any]]:
+            return list(
+                await c.execute(
+                    sa.select(t.deliveries)
+                    .where(t.deliveries.c.subscription_id == subscription_id)
+                    .order_by(t.deliveries.c.id)
+                )
+            )
+
+        result: list[sa.Row[Any]] = await self._read("deliveries_for", fn)
+        return result
+
+
+class QuotaError(ValueError):
+    """A server or workspace is at one of its quotas; the message says which and what to do."""
+
+
+def platform_of(value: str) -> Platform:
+    if value not in ("discord", "slack", "console"):
+        raise ValueError(f"unknown platform {value!r}")
+    return value  # type: ignore[return-value]

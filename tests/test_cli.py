@@ -1,0 +1,167 @@
+"""The command line, run as a real process: ``poll --once`` and ``run``."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import rss
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def env_for(tmp_path: Path, **extra: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("PACTWATCH_", "DISCORD_", "SLACK_"))}
+    env.pop("DATABASE_URL", None)
+    env.update(
+        {
+            "PACTWATCH_CONFIG": str(tmp_path / "pactwatch.toml"),
+            "PACTWATCH_DATA_DIR": str(tmp_path / "data"),
+            "PACTWATCH_PARSE_WORKERS": "1",
+            "PACTWATCH_HEALTH_PORT": "0",
+        }
+    )
+    env.update(extra)
+    return env
+
+
+def pactwatch(tmp_path: Path, *args: str, **env: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "bot", *args],
+        capture_output=True,
+        text=True,
+        env=env_for(tmp_path, **env),
+        cwd=tmp_path,
+        timeout=120,
+    )
+
+
+def write_feed(tmp_path: Path) -> Path:
+    feed = tmp_path / "feed.xml"
+    feed.write_bytes(
+        rss(
+            [
+                {
+                    "title": "Putin and Kim sign strategic partnership treaty in Pyongyang",
+                    "link": "https://news.example/pact?utm_source=rss",
+                    "description": "Russia and North Korea signed a treaty with a mutual defence clause.",
+                },
+                {
+                    "title": "Weather in Seoul",
+                    "link": "https://news.example/weather",
+                    "description": "Sunny.",
+                },
+            ]
+        )
+    )
+    return feed
+
+
+def test_poll_once_json_lists_articles_then_none(tmp_path: Path) -> None:
+    feed = write_feed(tmp_path)
+    first = pactwatch(tmp_path, "poll", "--once", "--feed", str(feed), "--json")
+    assert first.returncode == 0, first.stderr
+    records = [json.loads(line) for line in first.stdout.splitlines()]
+    assert [r["title"] for r in records] == [
+        "Putin and Kim sign strategic partnership treaty in Pyongyang",
+        "Weather in Seoul",
+    ]
+    pact, weather = records
+    assert set(pact) == {"id", "feed", "title", "url", "published", "lang", "relevant", "facts", "watches"}
+    assert pact["url"] == "https://news.example/pact", "tracking parameters are removed"
+    assert pact["relevant"] is True and "treaty_signed" in pact["facts"]
+    assert weather["relevant"] is False and weather["facts"] == []
+    assert pact["feed"] == feed.resolve().as_uri()
+    # Again over the same data dir: nothing new, and stdout stays empty.
+    second = pactwatch(tmp_path, "poll", "--once", "--feed", str(feed), "--json")
+    assert second.returncode == 0, second.stderr
+    assert second.stdout == ""
+
+
+def test_poll_once_reports_a_broken_feed_on_stderr_and_exits_0(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.xml"
+    bad.write_text("<rss><channel><item><title>unterminated")
+    good = write_feed(tmp_path)
+    r = pactwatch(tmp_path, "poll", "--once", "--feed", str(bad), "--feed", str(good), "--json")
+    assert r.returncode == 0
+    assert len(r.stdout.splitlines()) == 2  # the good feed's articles
+    assert "bad.xml" in r.stderr
+    assert "Traceback" not in r.stderr
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def test_run_without_tokens_stays_up_offline_and_stops_on_sigint(tmp_path: Path) -> None:
+    """`make run`'s service on embedded defaults: SQLite in the data dir, console sink, feeds that cannot
+    be reached (each failure logged once per backoff step), health endpoint up, clean stop on Ctrl-C."""
+    dead = _free_port()  # nothing listens here: every poll fails at once
+    (tmp_path / "feeds.toml").write_text(
+        f'[[feeds]]\nname = "Offline A"\nurl = "http://127.0.0.1:{dead}/a.xml"\n\n'
+        f'[[feeds]]\nname = "Offline B"\nurl = "http://127.0.0.1:{dead}/b.xml"\n'
+    )
+    (tmp_path / "pactwatch.toml").write_text("backoff_base_seconds = 3600\n")
+    port = _free_port()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "bot", "run"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        cwd=tmp_path,
+        env=env_for(
+            tmp_path,
+            PACTWATCH_HEALTH_PORT=str(port),
+            PACTWATCH_ALLOW_PRIVATE_NETWORKS="true",
+            PACTWATCH_POLL_INTERVAL_SECONDS="20",
+        ),
+    )
+    try:
+        health = None
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and proc.poll() is None:
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=2) as resp:
+                    health = json.loads(resp.read())
+                if health.get("feeds_failing") == 2:
+                    break
+            except OSError:
+                pass
+            time.sleep(0.3)
+        assert proc.poll() is None, proc.stderr.read() if proc.stderr else ""
+        assert health is not None and health["feeds"] == 2 and health["feeds_failing"] == 2, health
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=2) as resp:
+            metrics = resp.read().decode()
+        assert "pactwatch_polls_total" in metrics and "pactwatch_outbox_depth" in metrics
+        time.sleep(6)  # more scheduler ticks: the feeds are in backoff and must not be logged again
+        proc.send_signal(signal.SIGINT)
+        out, err = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.communicate()
+    assert proc.returncode == 0, err
+    assert (tmp_path / "data" / "pactwatch.db").is_file()
+    assert err.count("Offline A failed") == 1, err
+    assert err.count("Offline B failed") == 1, err
+    assert "stopped" in err and "Traceback" not in err
+    assert out == ""
+
+
+@pytest.mark.parametrize("args", [["facts"], ["--help"]])
+def test_simple_commands(tmp_path: Path, args: list[str]) -> None:
+    r = pactwatch(tmp_path, *args)
+    assert r.returncode == 0, r.stderr
+    if args == ["facts"]:
+        assert "treaty_signed" in r.stdout and "arms_transfers" in r.stdout

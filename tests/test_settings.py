@@ -1,0 +1,101 @@
+"""Settings precedence, secrets, and ``pactwatch check-config``."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from bot.settings import Settings, load_settings, packaged_config_dir
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def _clean_env(tmp_path: Path, **extra: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("PACTWATCH_", "DISCORD_", "SLACK_"))}
+    env.pop("DATABASE_URL", None)
+    env.update(extra)
+    return env
+
+
+def test_environment_overrides_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    cfg = tmp_path / "pactwatch.toml"
+    cfg.write_text('poll_interval_seconds = 120\nretention_days = 30\ndata_dir = "/srv/pw"\n')
+    monkeypatch.setenv("PACTWATCH_CONFIG", str(cfg))
+    monkeypatch.setenv("PACTWATCH_RETENTION_DAYS", "7")
+    monkeypatch.setenv("DATABASE_URL", "postgresql+asyncpg://u@h/db")
+    monkeypatch.setenv("DISCORD_TOKEN", "tok-abcdef-secret")
+    s = load_settings()
+    assert s.poll_interval_seconds == 120  # from the file
+    assert s.retention_days == 7  # env wins over the file
+    assert s.db_url == "postgresql+asyncpg://u@h/db"
+    assert s.discord_token is not None and s.discord_token.get_secret_value() == "tok-abcdef-secret"
+    assert "tok-abcdef-secret" not in repr(s) and "tok-abcdef-secret" not in str(s.model_dump())
+    assert not s.console_enabled  # a chat token turns the console off by default
+
+
+def test_defaults_sqlite_in_data_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("DATABASE_URL", raising=False)
+    monkeypatch.setenv("PACTWATCH_CONFIG", str(tmp_path / "absent.toml"))
+    monkeypatch.setenv("PACTWATCH_DATA_DIR", str(tmp_path / "d"))
+    s = Settings()
+    assert s.db_url == f"sqlite+aiosqlite:///{(tmp_path / 'd' / 'pactwatch.db').resolve()}"
+    # With no config/ folder beside the settings file, the packaged defaults are used.
+    assert s.resolved_feeds_file() == packaged_config_dir() / "feeds.toml"
+    assert s.resolved_feeds_file().is_file() and s.resolved_facts_file().is_file()
+
+
+def _check_config(tmp_path: Path, toml: str, **files: str) -> subprocess.CompletedProcess[str]:
+    (tmp_path / "pactwatch.toml").write_text(toml)
+    for name, text in files.items():
+        (tmp_path / name).write_text(text)
+    env = _clean_env(tmp_path, PACTWATCH_CONFIG=str(tmp_path / "pactwatch.toml"))
+    return subprocess.run(
+        [sys.executable, "-m", "bot", "check-config"],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=tmp_path,
+        timeout=60,
+    )
+
+
+def test_check_config_passes_on_the_shipped_defaults(tmp_path: Path) -> None:
+    r = _check_config(tmp_path, "")
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert r.stdout == ""
+
+
+def test_check_config_lists_each_problem_with_file_and_key(tmp_path: Path) -> None:
+    r = _check_config(
+        tmp_path,
+        'poll_interval_seconds = "often"\npoll_intervall = 3\n'
+        '[[subscriptions]]\nplatform = "irc"\nchannel = "x"\n',
+        **{
+            "feeds.toml": '[[feeds]]\nname = "x"\n\n[[feeds]]\nurl = "gopher://old"\n'
+            '[[feeds]]\nurl = "https://a/"\ninterval = 1\n',
+        },
+    )
+    assert r.returncode == 1
+    lines = r.stdout.strip().splitlines()
+    assert any("poll_interval_seconds" in ln and "pactwatch.toml" in ln for ln in lines), lines
+    assert any("poll_intervall" in ln and "unknown setting" in ln for ln in lines), lines
+    assert any("subscriptions.0.platform" in ln for ln in lines), lines
+    assert len(lines) == 3, "settings errors stop before the other files are read"
+    r = _check_config(
+        tmp_path,
+        "",
+        **{
+            "feeds.toml": '[[feeds]]\nname = "x"\n\n[[feeds]]\nurl = "gopher://old"\n'
+            '[[feeds]]\nurl = "https://a/"\ninterval = 1\n',
+        },
+    )
+    assert r.returncode == 1
+    lines = r.stdout.strip().splitlines()
+    assert any("feeds[0].url" in ln and "missing" in ln for ln in lines), lines
+    assert any("feeds[1].url" in ln and "gopher" in ln for ln in lines), lines
+    assert any("feeds[2].interval" in ln for ln in lines), lines
+    assert all(ln.startswith(str(tmp_path / "feeds.toml")) for ln in lines), lines
