@@ -239,6 +239,11 @@ async def run_service(settings: Settings, *, stop: asyncio.Event | None = None) 
                 svc.metrics.polls.inc(len(report.outcomes))
                 svc.metrics.poll_errors.inc(len(report.errors))
                 svc.metrics.articles.inc(len(report.new))
+                for n in report.new:
+                    if n.match.facts:
+                        svc.metrics.matches.labels("fact").inc(len(n.match.facts))
+                    if n.match.watches:
+                        svc.metrics.matches.labels("watch").inc(len(n.match.watches))
             finally:
                 if task:
                     in_flight.discard(task)

@@ -1,0 +1,144 @@
+"""Parser worker processes: a memory ceiling per worker and a kill on timeout.
+
+The standard ``ProcessPoolExecutor`` cannot cancel a running task and breaks as a whole when one
+worker dies, so this uses pebble: ``schedule(timeout=...)`` kills the worker that overruns and starts a
+new one, and the others carry on. Workers come from a forkserver (not a fork of the bot, which has
+threads and an event loop running) with the parser modules preloaded, so a replacement starts quickly.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import logging
+import multiprocessing
+import resource
+from concurrent.futures.process import BrokenProcessPool
+from datetime import datetime
+
+from pebble import ProcessExpired, ProcessPool
+
+from bot.ingest.netguard import redact_url
+from bot.ingest.parse import FeedError, ParsedFeed, parse_and_normalize
+from bot.models import FeedSpec
+from bot.settings import Settings
+
+log = logging.getLogger(__name__)
+
+_PRELOAD = ["bot.ingest.parse", "bot.ingest.normalize", "feedparser", "selectolax.lexbor"]
+
+
+def _limit_memory(limit_mb: int) -> None:
+    """Worker initializer: cap the address space so a runaway parse fails with MemoryError (or dies)."""
+    limit = limit_mb * 1024 * 1024
+    _soft, hard = resource.getrlimit(resource.RLIMIT_AS)
+    if hard != resource.RLIM_INFINITY:
+        limit = min(limit, hard)
+    resource.setrlimit(resource.RLIMIT_AS, (limit, hard))
+
+
+class ParserPool:
+    """Parses feeds in worker processes. ``parse`` raises ``FeedError`` for every failure."""
+
+    def __init__(self, settings: Settings) -> None:
+        self._settings = settings
+        self._pool = self._new_pool()
+        self._closed = False
+
+    def _new_pool(self) -> ProcessPool:
+        context = multiprocessing.get_context("forkserver")
+        context.set_forkserver_preload(_PRELOAD)
+        return ProcessPool(
+            max_workers=self._settings.parse_workers,
+            initializer=_limit_memory,
+            initargs=(self._settings.parse_memory_limit_mb,),
+            context=context,
+        )
+
+    def _restart(self) -> None:
+        """Replace a pool pebble gave up on (every worker died at start-up) with a fresh one."""
+        log.warning("parser pool broken; starting a new one")
+        old, self._pool = self._pool, self._new_pool()
+        old.stop()  # type: ignore[no-untyped-call]
+
+    async def parse(
+        self,
+        body: bytes,
+        *,
+        feed: FeedSpec,
+        content_type: str | None,
+        headers: dict[str, str],
+        now: datetime,
+    ) -> ParsedFeed:
+        """Parse ``body`` in a worker. Raises ``FeedError`` on refusal, parse failure, timeout or a
+        worker that died (over its memory ceiling, or killed)."""
+        if self._closed:
+            raise RuntimeError("ParserPool is closed")
+        settings = self._settings
+        if not self._pool.active:
+            self._restart()
+        future = self._pool.schedule(
+            parse_and_normalize,
+            args=(body,),
+            kwargs={
+                "feed": feed,
+                "content_type": content_type,
+                "headers": dict(headers),
+                "now": now,
+                "max_entries": settings.parse_max_entries,
+                "text_max_chars": settings.text_max_chars,
+            },
+            timeout=settings.parse_timeout_seconds,
+        )
+        try:
+            result: ParsedFeed = await asyncio.wrap_future(future)
+        except FeedError:
+            raise
+        except (TimeoutError, concurrent.futures.TimeoutError):
+            raise FeedError(
+                f"Parsing the feed took longer than {settings.parse_timeout_seconds:g} seconds "
+                "and was stopped."
+            ) from None
+        except ProcessExpired as exc:
+            raise FeedError(
+                "The parser process died while reading the feed (most likely over its "
+                f"{settings.parse_memory_limit_mb} MB memory limit; exit code {exc.exitcode})."
+            ) from None
+        except MemoryError:
+            raise FeedError(
+                f"The feed needed more than the parser's {settings.parse_memory_limit_mb} MB memory limit."
+            ) from None
+        except BrokenProcessPool:
+            self._restart()
+            raise FeedError(
+                "The parser processes failed to start; the feed will be parsed next round."
+            ) from None
+        except asyncio.CancelledError:
+            future.cancel()  # type: ignore[no-untyped-call]  # pebble stops the worker running it
+            raise
+        except Exception as exc:
+            log.exception("parser worker failed on %s", redact_url(feed.url))
+            raise FeedError(f"The feed could not be parsed ({type(exc).__name__}).") from None
+        return result
+
+    def worker_pids(self) -> list[int]:
+        """The worker processes' ids (for health checks and the memory measurement in tests)."""
+        import psutil
+
+        try:
+            return [child.pid for child in psutil.Process().children(recursive=True)]
+        except psutil.Error:
+            return []
+
+    async def close(self) -> None:
+        if self._closed:
+            return
+        self._closed = True
+        self._pool.stop()  # type: ignore[no-untyped-call]
+        await asyncio.to_thread(self._pool.join, 10)
+
+    async def __aenter__(self) -> ParserPool:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.close()
