@@ -88,6 +88,15 @@ class Settings(BaseSettings):
         None, validation_alias=_alias("slack_http_port", "PACTWATCH_SLACK_HTTP_PORT")
     )
     slack_admins: list[str] = Field(default_factory=list)
+    slack_http_host: str = "0.0.0.0"  # HTTP mode listens here (on slack_http_port)
+    slack_channel_pace_seconds: float = Field(1.0, ge=0)  # minimum gap between two posts to a channel
+    slack_rate_limit_retries: int = Field(3, ge=0)  # 429s the Web API client waits out before giving up
+    slack_find_sent_limit: int = Field(200, ge=1, le=999)  # recent messages read back to reconcile
+    slack_admin_cache_seconds: float = Field(300.0, ge=0)  # how long a users.info admin answer is reused
+    slack_title_max_chars: int = Field(300, ge=20, le=2000)  # a headline in a message is cut here
+    slack_sources_per_story: int = Field(5, ge=1, le=20)  # sources listed per digest line ("+N more")
+    slack_fallback_max_chars: int = Field(3000, ge=100, le=40000)  # the plain-text `text` of a message
+    slack_connect_wait_seconds: float = Field(15.0, gt=0)  # Socket Mode: wait this long at start, then go on
     console: Literal["auto", "on", "off"] = "auto"  # auto: on when no chat token is set
 
     # --- polling -----------------------------------------------------------------------------------
@@ -127,11 +136,38 @@ class Settings(BaseSettings):
     alert_max_age_hours: float = Field(48.0, gt=0)
     alerts_per_channel_per_hour: int = Field(10, ge=1)
 
+    # --- stories and digests (bot/digest) ----------------------------------------------------------
+    story_window_hours: float = Field(72.0, gt=0)  # how far back a new article looks for its copies
+    story_index_max_articles: int = Field(20_000, ge=100)  # recent articles kept in memory for that
+    story_similarity: float = Field(0.5, gt=0, le=1)  # MinHash Jaccard that makes two texts one story
+    story_containment: float = Field(0.7, gt=0, le=1)  # or: the shorter text is this much inside the longer
+    digest_top_per_section: int = Field(5, ge=1)  # stories listed per section before "and K more"
+    digest_first_window_hours: float = Field(24.0, gt=0)  # a channel's first digest looks back this far
+    digest_max_stories: int = Field(20_000, ge=1)  # stories read for one digest window
+    digest_misfire_grace_seconds: int = Field(6 * 3600, ge=1)  # a digest delayed this long still goes out
+    digest_sync_seconds: int = Field(60, ge=5)  # how often schedules are re-read from the database
+    summary_interval_minutes: int = Field(60, ge=1)  # held alerts go out as one summary this often
+
     # --- chat commands -----------------------------------------------------------------------------
     max_watches_per_tenant: int = Field(100, ge=1)
     max_feeds_per_tenant: int = Field(25, ge=1)
     query_max_chars: int = Field(500, ge=10)
     watch_test_days: int = Field(7, ge=1)
+    query_max_depth: int = Field(8, ge=1, le=50)  # nesting of parentheses/NOT in one query
+    watch_label_max_chars: int = Field(80, ge=1, le=100)
+    feed_url_max_chars: int = Field(2048, ge=20, le=2048)
+    command_arg_max_chars: int = Field(500, ge=10)  # any other free-text command argument
+    command_list_max: int = Field(10, ge=1, le=25)  # stories shown by watch test / fact / why
+    command_recent_days: int = Field(7, ge=1)  # the window of `facts` match counts
+    watch_test_max_articles: int = Field(20_000, ge=100)  # stored articles `watch test` reads at most
+    command_user_burst: int = Field(5, ge=1)  # per-user command token bucket: size …
+    command_user_per_minute: float = Field(12.0, gt=0)  # … and refill rate
+    command_channel_burst: int = Field(15, ge=1)  # per-channel token bucket
+    command_channel_per_minute: float = Field(30.0, gt=0)
+    discord_channel_pace_seconds: float = Field(1.0, ge=0)  # minimum gap between two posts to a channel
+    discord_find_sent_limit: int = Field(50, ge=1, le=100)  # recent messages read back to reconcile
+    discord_max_inline_wait_seconds: float = Field(5.0, ge=0)  # longer 429 waits go back to the outbox
+    discord_defer_after_seconds: float = Field(2.0, ge=0, lt=3)  # Discord wants an answer within 3 s
 
     # --- health endpoint ---------------------------------------------------------------------------
     health_host: str = "127.0.0.1"
