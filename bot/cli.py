@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import sys
-from typing import TextIO
+from typing import Any, TextIO
 
 import click
 
@@ -51,11 +51,18 @@ def run() -> None:
     settings = _settings_or_exit()
     _setup_logging(settings)
     from bot.app import run_service
+    from bot.feedlist import FeedListError
+    from bot.matching import CatalogError
+    from bot.settings import ConfigurationError
 
     try:
         asyncio.run(run_service(settings))
     except KeyboardInterrupt:
-        pass
+        return
+    except (ConfigurationError, FeedListError, CatalogError) as exc:
+        for problem in getattr(exc, "problems", None) or [str(exc)]:
+            click.echo(problem, err=True)
+        sys.exit(1)
 
 
 @main.command()
@@ -98,7 +105,12 @@ async def _poll_once(settings: Settings, feed_args: tuple[str, ...], as_json: bo
             from tqdm import tqdm
 
             bar = tqdm(total=len(feeds), unit="feed", file=sys.stderr, leave=False)
-        report = await svc.poller.poll_feeds(feeds, progress=(lambda _o: bar.update(1)) if bar else None)
+
+        def advance(_outcome: object) -> None:
+            if bar is not None:
+                bar.update(1)
+
+        report = await svc.poller.poll_feeds(feeds, progress=advance)
         if bar:
             bar.close()
         for n in report.new:
@@ -221,6 +233,49 @@ def match(source: TextIO, watches: tuple[str, ...]) -> None:
             click.echo(p, err=True)
         sys.exit(1)
     sys.exit(run_match(source, sys.stdout, facts=catalog, watch_queries=list(watches)))
+
+
+@main.command()
+@click.option("--since", default="24h", show_default=True, help="Window length: 90m, 24h, 7d.")
+@click.option("--channel", default=None, metavar="PLATFORM:ID", help="As this subscription sees it.")
+@click.option(
+    "--format", "fmt", type=click.Choice(["text", "markdown", "json"]), default="text", show_default=True
+)
+def digest(since: str, channel: str | None, fmt: str) -> None:
+    """Print a digest of the stories stored in the window (it does not post or advance anything)."""
+    settings = _settings_or_exit()
+    _setup_logging(settings)
+    from bot.digest.render import parse_since
+
+    try:
+        span = parse_since(since)
+    except ValueError as exc:
+        click.echo(str(exc), err=True)
+        sys.exit(2)
+    sys.exit(asyncio.run(_print_digest(settings, span, channel, fmt, sys.stdout)))
+
+
+async def _print_digest(settings: Settings, span: Any, channel: str | None, fmt: str, out: TextIO) -> int:
+    from bot.app import build_services
+    from bot.digest.clustering import clusterer_for
+    from bot.digest.render import render
+    from bot.digest.windows import build_digest
+
+    async with build_services(settings, console_stream=sys.stderr, chat=False, live=False) as svc:
+        sub = None
+        if channel is not None:
+            platform, _, chan = channel.partition(":")
+            sub = await svc.store.get_subscription(platform, chan) if chan else None
+            if sub is None:
+                click.echo(
+                    f"no subscription for {channel!r}; give --channel as PLATFORM:ID, e.g. discord:1234",
+                    err=True,
+                )
+                return 2
+        await clusterer_for(svc).cluster_pending()
+        d = await build_digest(svc, start=svc.clock() - span, end=None, sub=sub)
+        out.write(render(d, fmt) + "\n")
+    return 0
 
 
 if __name__ == "__main__":  # pragma: no cover

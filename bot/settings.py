@@ -24,6 +24,11 @@ MiB = 1024 * 1024
 DEFAULT_CONFIG_PATH = Path("config/pactwatch.toml")
 
 
+class ConfigurationError(RuntimeError):
+    """Settings that cannot work together (e.g. Slack HTTP mode without a signing secret). The message is
+    one sentence naming the setting to fix; ``pactwatch run`` prints it and exits 1."""
+
+
 def _alias(*names: str) -> AliasChoices:
     return AliasChoices(*names)
 

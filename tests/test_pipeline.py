@@ -223,7 +223,10 @@ async def test_two_senders_never_claim_the_same_delivery(
     try:
         sub = await a.upsert_subscription(platform="console", channel="c", now=clock())
         payload = Alert(article_id=1, title="t", url="http://x/", source="s", published=clock(), lang="en")
-        planned = [PlannedDelivery(key=f"k{i}", subscription_id=sub.id, kind="alert", payload=payload) for i in range(40)]
+        planned = [
+            PlannedDelivery(key=f"k{i}", subscription_id=sub.id, kind="alert", payload=payload)
+            for i in range(40)
+        ]
         assert await a.enqueue(planned, now=clock()) == 40
         assert await a.enqueue(planned, now=clock()) == 0, "the same keys again are no-ops"
         got_a = await a.claim(owner="A", platforms=["console"], now=clock(), lease_seconds=60, limit=25)

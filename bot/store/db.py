@@ -14,13 +14,15 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
+from bot.settings import ConfigurationError
+
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 
 
-class DatabaseURLError(ValueError):
+class DatabaseURLError(ConfigurationError):
     """A DATABASE_URL that cannot be used; the message says what to write instead."""
 
 

@@ -404,7 +404,7 @@ class Store:
                     next_poll_at=next_poll_at,
                     # A validator too long to store is dropped (we refetch in full) rather than cut.
                     etag=etag if etag is None or len(etag) <= 1024 else None,
-                    last_modified=last_modified if last_modified is None or len(last_modified) <= 256 else None,
+                    last_modified=None if last_modified and len(last_modified) > 256 else last_modified,
                     body_hash=body_hash,
                     seeded=seeded,
                     items_count=t.feeds.c.items_count + new_items,
@@ -966,6 +966,375 @@ class Store:
 
         result: list[sa.Row[Any]] = await self._read("deliveries_for", fn)
         return result
+
+    # === stories, digests and the alert policy (bot/digest) ========================================
+
+    async def new_story(self, article_id: int, *, title: str, lang: str, now: datetime) -> int:
+        """Start a story with this article. If another writer assigned the article meanwhile, that story
+        is returned and no new one is left behind."""
+
+        async def fn(c: AsyncConnection) -> int:
+            current = (
+                await c.execute(sa.select(t.articles.c.story_id).where(t.articles.c.id == article_id))
+            ).scalar()
+            if current is not None:
+                return int(current)
+            sid = (
+                await c.execute(
+                    sa.insert(t.stories)
+                    .values(title=title[:2000], lang=lang, first_seen=now, last_seen=now)
+                    .returning(t.stories.c.id)
+                )
+            ).scalar_one()
+            await c.execute(
+                sa.update(t.articles)
+                .where(t.articles.c.id == article_id, t.articles.c.story_id.is_(None))
+                .values(story_id=sid)
+            )
+            return int(sid)
+
+        result: int = await self._write("new_story", fn)
+        return result
+
+    async def join_story(self, article_id: int, story_id: int, *, now: datetime) -> int:
+        """Add an article to a story; returns the story the article ends up in."""
+
+        async def fn(c: AsyncConnection) -> int:
+            res = await c.execute(
+                sa.update(t.articles)
+                .where(t.articles.c.id == article_id, t.articles.c.story_id.is_(None))
+                .values(story_id=story_id)
+            )
+            if res.rowcount:
+                await c.execute(
+                    sa.update(t.stories)
+                    .where(t.stories.c.id == story_id, t.stories.c.last_seen < now)
+                    .values(last_seen=now)
+                )
+                return story_id
+            current = (
+                await c.execute(sa.select(t.articles.c.story_id).where(t.articles.c.id == article_id))
+            ).scalar()
+            return int(current) if current is not None else story_id
+
+        result: int = await self._write("join_story", fn)
+        return result
+
+    async def unclustered_articles(self, since: datetime, *, limit: int) -> list[StoredArticle]:
+        """Articles first seen since ``since`` that no story holds yet (seeded backlogs), oldest first."""
+
+        async def fn(c: AsyncConnection) -> list[StoredArticle]:
+            q = (
+                sa.select(t.articles, t.feeds.c.url.label("feed_url"))
+                .join(t.feeds, t.feeds.c.id == t.articles.c.feed_id)
+                .where(t.articles.c.first_seen >= since, t.articles.c.story_id.is_(None))
+                .order_by(t.articles.c.first_seen, t.articles.c.id)
+                .limit(limit)
+            )
+            return [_article_of(r, r.feed_url) for r in await c.execute(q)]
+
+        result: list[StoredArticle] = await self._read("unclustered_articles", fn)
+        return result
+
+    async def clustered_articles(self, since: datetime, *, limit: int) -> list[StoredArticle]:
+        """The most recent ``limit`` articles with a story, first seen since ``since``, oldest first."""
+
+        async def fn(c: AsyncConnection) -> list[StoredArticle]:
+            q = (
+                sa.select(t.articles, t.feeds.c.url.label("feed_url"))
+                .join(t.feeds, t.feeds.c.id == t.articles.c.feed_id)
+                .where(t.articles.c.first_seen >= since, t.articles.c.story_id.is_not(None))
+                .order_by(t.articles.c.first_seen.desc(), t.articles.c.id.desc())
+                .limit(limit)
+            )
+            return [_article_of(r, r.feed_url) for r in await c.execute(q)][::-1]
+
+        result: list[StoredArticle] = await self._read("clustered_articles", fn)
+        return result
+
+    async def stories_in_window(
+        self, start: datetime, end: datetime | None, *, limit: int = 20_000
+    ) -> list[tuple[int, datetime, list[StoredArticle], list[tuple[int, str, str]]]]:
+        """Stories first seen in [start, end): (story id, first seen, its articles first seen before
+        ``end``, (article id, kind, ref) of their fact/watch matches)."""
+
+        async def fn(
+            c: AsyncConnection,
+        ) -> list[tuple[int, datetime, list[StoredArticle], list[tuple[int, str, str]]]]:
+            q = sa.select(t.stories.c.id, t.stories.c.first_seen).where(t.stories.c.first_seen >= start)
+            if end is not None:
+                q = q.where(t.stories.c.first_seen < end)
+            stories = list(await c.execute(q.order_by(t.stories.c.first_seen, t.stories.c.id).limit(limit)))
+            out: list[tuple[int, datetime, list[StoredArticle], list[tuple[int, str, str]]]] = []
+            for i in range(0, len(stories), 500):
+                chunk = {r.id: r.first_seen for r in stories[i : i + 500]}
+                aq = (
+                    sa.select(t.articles, t.feeds.c.url.label("feed_url"))
+                    .join(t.feeds, t.feeds.c.id == t.articles.c.feed_id)
+                    .where(t.articles.c.story_id.in_(list(chunk)))
+                    .order_by(t.articles.c.published, t.articles.c.id)
+                )
+                if end is not None:
+                    aq = aq.where(t.articles.c.first_seen < end)
+                arts: dict[int, list[StoredArticle]] = {sid: [] for sid in chunk}
+                for r in await c.execute(aq):
+                    arts[r.story_id].append(_article_of(r, r.feed_url))
+                ids = [a.id for lst in arts.values() for a in lst]
+                hits: dict[int, list[tuple[int, str, str]]] = {sid: [] for sid in chunk}
+                story_of = {a.id: sid for sid, lst in arts.items() for a in lst}
+                for j in range(0, len(ids), 500):
+                    mq = sa.select(t.matches.c.article_id, t.matches.c.kind, t.matches.c.ref).where(
+                        t.matches.c.article_id.in_(ids[j : j + 500]), t.matches.c.kind.in_(["fact", "watch"])
+                    )
+                    for m in await c.execute(mq):
+                        hits[story_of[m.article_id]].append((m.article_id, m.kind, m.ref))
+                out += [(sid, first, arts[sid], hits[sid]) for sid, first in chunk.items() if arts[sid]]
+            return out
+
+        rows: list[tuple[int, datetime, list[StoredArticle], list[tuple[int, str, str]]]]
+        rows = await self._read("stories_in_window", fn)
+        return rows
+
+    async def facts_seen_before(self, before: datetime) -> set[str]:
+        """Fact ids with any match on an article first seen before ``before``."""
+
+        async def fn(c: AsyncConnection) -> set[str]:
+            q = (
+                sa.select(t.matches.c.ref)
+                .distinct()
+                .join(t.articles, t.articles.c.id == t.matches.c.article_id)
+                .where(t.matches.c.kind == "fact", t.articles.c.first_seen < before)
+            )
+            return {r.ref for r in await c.execute(q)}
+
+        result: set[str] = await self._read("facts_seen_before", fn)
+        return result
+
+    async def fact_story_days(self, since: datetime) -> list[tuple[int, str, datetime]]:
+        """(story id, fact id, earliest publication among the story's articles matching that fact)."""
+
+        async def fn(c: AsyncConnection) -> list[tuple[int, str, datetime]]:
+            q = (
+                sa.select(t.articles.c.story_id, t.matches.c.ref, sa.func.min(t.articles.c.published))
+                .join(t.matches, t.matches.c.article_id == t.articles.c.id)
+                .where(
+                    t.matches.c.kind == "fact",
+                    t.articles.c.story_id.is_not(None),
+                    t.articles.c.published >= since,
+                )
+                .group_by(t.articles.c.story_id, t.matches.c.ref)
+            )
+            # func.min keeps the column's type, so the value comes back timezone-aware UTC.
+            return [(int(r[0]), str(r[1]), r[2]) for r in await c.execute(q)]
+
+        result: list[tuple[int, str, datetime]] = await self._read("fact_story_days", fn)
+        return result
+
+    async def existing_keys(self, keys: Sequence[str]) -> set[str]:
+        """Which of these delivery keys are already in the outbox."""
+        if not keys:
+            return set()
+
+        async def fn(c: AsyncConnection) -> set[str]:
+            found: set[str] = set()
+            for i in range(0, len(keys), 500):
+                q = sa.select(t.deliveries.c.key).where(t.deliveries.c.key.in_(list(keys[i : i + 500])))
+                found |= {r.key for r in await c.execute(q)}
+            return found
+
+        result: set[str] = await self._read("existing_keys", fn)
+        return result
+
+    async def alerts_sent_since(self, subscription_id: int, since: datetime) -> int:
+        """Alerts of one subscription created since ``since`` that were not held back (the hourly cap)."""
+
+        async def fn(c: AsyncConnection) -> int:
+            q = (
+                sa.select(sa.func.count())
+                .select_from(t.deliveries)
+                .where(
+                    t.deliveries.c.subscription_id == subscription_id,
+                    t.deliveries.c.kind == "alert",
+                    t.deliveries.c.status.not_in(["held", "rolled"]),
+                    t.deliveries.c.created_at >= since,
+                )
+            )
+            return int((await c.execute(q)).scalar_one())
+
+        result: int = await self._read("alerts_sent_since", fn)
+        return result
+
+    async def alerted_stories(self, subscription_id: int, story_ids: Sequence[int]) -> set[int]:
+        """Stories that got an immediate alert (not held back) in this subscription."""
+        if not story_ids:
+            return set()
+
+        async def fn(c: AsyncConnection) -> set[int]:
+            out: set[int] = set()
+            for i in range(0, len(story_ids), 500):
+                q = sa.select(t.deliveries.c.story_id).where(
+                    t.deliveries.c.subscription_id == subscription_id,
+                    t.deliveries.c.kind == "alert",
+                    t.deliveries.c.status.not_in(["held", "rolled"]),
+                    t.deliveries.c.story_id.in_(list(story_ids[i : i + 500])),
+                )
+                out |= {int(r.story_id) for r in await c.execute(q)}
+            return out
+
+        result: set[int] = await self._read("alerted_stories", fn)
+        return result
+
+    async def held_alerts(self, subscription_id: int) -> list[tuple[int, int | None, Payload]]:
+        """(delivery id, story id, payload) of alerts held back for this subscription, oldest first."""
+
+        async def fn(c: AsyncConnection) -> list[tuple[int, int | None, Payload]]:
+            q = (
+                sa.select(t.deliveries.c.id, t.deliveries.c.story_id, t.deliveries.c.payload)
+                .where(t.deliveries.c.subscription_id == subscription_id, t.deliveries.c.status == "held")
+                .order_by(t.deliveries.c.id)
+            )
+            return [(r.id, r.story_id, PAYLOAD_ADAPTER.validate_json(r.payload)) for r in await c.execute(q)]
+
+        result: list[tuple[int, int | None, Payload]] = await self._read("held_alerts", fn)
+        return result
+
+    async def subscriptions_with_held(self) -> list[int]:
+        async def fn(c: AsyncConnection) -> list[int]:
+            q = sa.select(t.deliveries.c.subscription_id).distinct().where(t.deliveries.c.status == "held")
+            return sorted(int(r[0]) for r in await c.execute(q))
+
+        result: list[int] = await self._read("subscriptions_with_held", fn)
+        return result
+
+    async def roll_held(
+        self, subscription_id: int, held_ids: Sequence[int], summary: PlannedDelivery | None, *, now: datetime
+    ) -> bool:
+        """Mark held alerts as rolled into a summary (enqueued here, atomically) or a digest."""
+
+        async def fn(c: AsyncConnection) -> bool:
+            res = await c.execute(
+                sa.update(t.deliveries)
+                .where(
+                    t.deliveries.c.id.in_(list(held_ids)),
+                    t.deliveries.c.subscription_id == subscription_id,
+                    t.deliveries.c.status == "held",
+                )
+                .values(status="rolled")
+            )
+            if res.rowcount != len(held_ids):
+                raise _Conflict("held alerts changed under us")
+            if summary is not None:
+                await c.execute(
+                    self._insert(t.deliveries)
+                    .values(
+                        key=summary.key,
+                        subscription_id=subscription_id,
+                        kind=summary.kind,
+                        payload=PAYLOAD_ADAPTER.dump_json(summary.payload).decode(),
+                        status="pending",
+                        not_before=now,
+                        created_at=now,
+                    )
+                    .on_conflict_do_nothing(index_elements=["key"])
+                )
+            return True
+
+        try:
+            result: bool = await self._write("roll_held", fn)
+        except _Conflict:
+            return False
+        return result
+
+    async def commit_digest(
+        self,
+        subscription_id: int,
+        *,
+        scheduled_for: datetime,
+        window_start: datetime,
+        window_end: datetime,
+        expected_last: datetime | None,
+        delivery: PlannedDelivery | None,
+        now: datetime,
+    ) -> bool:
+        """Record one digest run atomically: the run row (unique per (subscription, scheduled_for)), the
+        delivery, the held alerts it absorbs, and the new window start. False, with nothing written, when
+        this run was already done or another run moved the window meanwhile."""
+
+        async def fn(c: AsyncConnection) -> bool:
+            current = (
+                await c.execute(
+                    sa.select(t.subscriptions.c.last_digest_at).where(t.subscriptions.c.id == subscription_id)
+                )
+            ).first()
+            if current is None or current[0] != expected_last:
+                raise _Conflict("window moved")
+            ins = (
+                self._insert(t.digest_runs)
+                .values(
+                    subscription_id=subscription_id,
+                    scheduled_for=scheduled_for,
+                    window_start=window_start,
+                    window_end=window_end,
+                    delivery_key=delivery.key if delivery else None,
+                    created_at=now,
+                )
+                .on_conflict_do_nothing(index_elements=["subscription_id", "scheduled_for"])
+                .returning(t.digest_runs.c.id)
+            )
+            if not (await c.execute(ins)).first():
+                raise _Conflict("already ran")
+            if delivery is not None:
+                await c.execute(
+                    self._insert(t.deliveries)
+                    .values(
+                        key=delivery.key,
+                        subscription_id=subscription_id,
+                        kind=delivery.kind,
+                        payload=PAYLOAD_ADAPTER.dump_json(delivery.payload).decode(),
+                        status="pending",
+                        not_before=now,
+                        created_at=now,
+                    )
+                    .on_conflict_do_nothing(index_elements=["key"])
+                )
+            await c.execute(
+                sa.update(t.deliveries)
+                .where(
+                    t.deliveries.c.subscription_id == subscription_id,
+                    t.deliveries.c.status == "held",
+                    t.deliveries.c.created_at < window_end,
+                )
+                .values(status="rolled")
+            )
+            await c.execute(
+                sa.update(t.subscriptions)
+                .where(t.subscriptions.c.id == subscription_id)
+                .values(last_digest_at=window_end)
+            )
+            return True
+
+        try:
+            result: bool = await self._write("commit_digest", fn)
+        except _Conflict:
+            return False
+        return result
+
+    async def digest_run_exists(self, subscription_id: int, scheduled_for: datetime) -> bool:
+        async def fn(c: AsyncConnection) -> bool:
+            q = sa.select(t.digest_runs.c.id).where(
+                t.digest_runs.c.subscription_id == subscription_id,
+                t.digest_runs.c.scheduled_for == scheduled_for,
+            )
+            return (await c.execute(q)).first() is not None
+
+        result: bool = await self._read("digest_run_exists", fn)
+        return result
+
+    # === end of the bot/digest block =================================================================
+
+
+class _Conflict(Exception):
+    """Rolls back a write whose precondition no longer holds (used inside one transaction)."""
 
 
 class QuotaError(ValueError):
