@@ -144,6 +144,10 @@ async def build_services(
         clock=clock,
     )
     try:
+        # Stories, the alert policy and digest schedules (replaces the plain router).
+        from bot.digest import install as install_digests
+
+        install_digests(svc)
         await sync_config_subscriptions(svc)
         if settings.console_enabled:
             svc.sinks["console"] = ConsoleSink(console_stream)

@@ -201,7 +201,8 @@ class DigestSection:
     more: int = 0  # stories left out of this section ("and K more")
 
 
-@pyd_dataclass(frozen=True)
+# The chart PNG is binary: base64 in the outbox JSON (pydantic's default would require UTF-8).
+@pyd_dataclass(frozen=True, config=pydantic.ConfigDict(ser_json_bytes="base64", val_json_bytes="base64"))
 class Digest:
     title: str
     window_start: datetime

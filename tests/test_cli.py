@@ -89,7 +89,7 @@ def test_poll_once_json_lists_articles_then_none(tmp_path: Path) -> None:
 
 def test_poll_once_reports_a_broken_feed_on_stderr_and_exits_0(tmp_path: Path) -> None:
     bad = tmp_path / "bad.xml"
-    bad.write_text("<rss><channel><item><title>unterminated")
+    bad.write_bytes(b"\x00\x01\x02 not a feed at all <<<")
     good = write_feed(tmp_path)
     r = pactwatch(tmp_path, "poll", "--once", "--feed", str(bad), "--feed", str(good), "--json")
     assert r.returncode == 0

@@ -12,6 +12,7 @@ from collections import defaultdict
 from collections.abc import Callable, Mapping
 from datetime import datetime, timedelta
 
+from bot.crashpoints import crashpoint
 from bot.models import Delivery, SendResult, Sink
 from bot.store.repo import Store
 
@@ -90,8 +91,10 @@ class OutboxSender:
                 return "retry"
             if found is not None:
                 log.info("delivery %s was already posted before a restart (message %s)", d.key, found)
+                crashpoint("outbox.reconciled")
                 await self.store.finish(d.id, owner=self.owner, now=now, status="sent", message_id=found)
                 return "sent"
+        crashpoint("outbox.before_send")
         try:
             result = await asyncio.wait_for(sink.send(d), self.send_timeout)
         except TimeoutError:
@@ -102,9 +105,11 @@ class OutboxSender:
         if self.on_result:
             self.on_result(d, result)
         if result.status == "sent":
+            crashpoint("outbox.sent_before_finish")
             await self.store.finish(
                 d.id, owner=self.owner, now=self.clock(), status="sent", message_id=result.message_id
             )
+            crashpoint("outbox.finished")
             return "sent"
         if result.status == "channel_gone":
             reason = result.reason or "the channel refused the bot"

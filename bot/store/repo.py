@@ -21,6 +21,7 @@ from sqlalchemy.dialects import postgresql as pg
 from sqlalchemy.dialects import sqlite as sqlite_dialect
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from bot.crashpoints import crashpoint
 from bot.models import (
     PAYLOAD_ADAPTER,
     Article,
@@ -475,9 +476,31 @@ class Store:
             for i in range(0, len(rows), 200):
                 for r in await c.execute(stmt.values(rows[i : i + 200])):
                     out.append((r.id, by_entry[r.entry_id]))
+            crashpoint("store.insert_articles.uncommitted")
             return out
 
         result: list[tuple[int, Article]] = await self._write("insert_articles", fn)
+        return result
+
+    async def articles_of_unfinished_polls(
+        self, feed_id: int, *, after: datetime | None, exclude: set[int]
+    ) -> list[tuple[int, Article]]:
+        """(id, article) of this feed's articles first seen after ``after`` (the feed's last recorded
+        success; None: any), except ``exclude``: stored by a poll that died before it finished."""
+
+        async def fn(c: AsyncConnection) -> list[tuple[int, Article]]:
+            q = (
+                sa.select(t.articles, t.feeds.c.url.label("feed_url"))
+                .join(t.feeds, t.feeds.c.id == t.articles.c.feed_id)
+                .where(t.articles.c.feed_id == feed_id)
+                .order_by(t.articles.c.id)
+            )
+            if after is not None:
+                q = q.where(t.articles.c.first_seen > after)
+            rows = [_article_of(r, r.feed_url) for r in await c.execute(q)]
+            return [(a.id, a.article) for a in rows if a.id not in exclude]
+
+        result: list[tuple[int, Article]] = await self._read("articles_of_unfinished_polls", fn)
         return result
 
     async def store_matches(self, results: Iterable[tuple[int, MatchResult]]) -> None:
@@ -521,6 +544,7 @@ class Store:
                     .values(rows[i : i + 200])
                     .on_conflict_do_nothing(index_elements=["article_id", "kind", "ref"])
                 )
+            crashpoint("store.store_matches.uncommitted")
 
         await self._write("store_matches", fn)
 
@@ -834,9 +858,11 @@ class Store:
                     .returning(t.deliveries.c.id)
                 )
                 added += len((await c.execute(stmt)).all())
+            crashpoint("store.enqueue.uncommitted")
             return added
 
         result: int = await self._write("enqueue", fn)
+        crashpoint("store.enqueued")
         return result
 
     async def claim(
@@ -902,6 +928,7 @@ class Store:
             ]
 
         result: list[Delivery] = await self._write("claim", fn)
+        crashpoint("store.claimed")
         return result
 
     async def finish(
@@ -932,6 +959,7 @@ class Store:
                 .where(t.deliveries.c.id == delivery_id, t.deliveries.c.lease_owner == owner)
                 .values(**values)
             )
+            crashpoint("store.finish.uncommitted")
             return bool(res.rowcount)
 
         result: bool = await self._write("finish_delivery", fn)
@@ -991,9 +1019,11 @@ class Store:
                 .where(t.articles.c.id == article_id, t.articles.c.story_id.is_(None))
                 .values(story_id=sid)
             )
+            crashpoint("store.new_story.uncommitted")
             return int(sid)
 
         result: int = await self._write("new_story", fn)
+        crashpoint("store.story_assigned")
         return result
 
     async def join_story(self, article_id: int, story_id: int, *, now: datetime) -> int:
@@ -1331,6 +1361,79 @@ class Store:
         return result
 
     # === end of the bot/digest block =================================================================
+
+    # === batched poll writes (the poller's hot path; benchmarks/bench_poll.py) =========================
+
+    async def insert_matched_articles(
+        self,
+        feed_id: int,
+        items: Sequence[tuple[Article, MatchResult]],
+        *,
+        now: datetime,
+        seeded: bool,
+    ) -> list[tuple[int, Article, MatchResult]]:
+        """``insert_articles`` and ``store_matches`` for articles matched beforehand, in one transaction:
+        stores the articles not seen before in this feed, with their relevance and every fact/watch hit.
+        Returns (id, article, match) for the new ones, in feed order."""
+        if not items:
+            return []
+        by_entry: dict[str, tuple[Article, MatchResult]] = {}
+        for a, m in items:
+            by_entry.setdefault(a.entry_id, (a, m))
+
+        async def fn(c: AsyncConnection) -> list[tuple[int, Article, MatchResult]]:
+            rows = [
+                {
+                    "feed_id": feed_id,
+                    "entry_id": a.entry_id,
+                    "url": a.url,
+                    "title": a.title,
+                    "summary": a.summary,
+                    "published": a.published,
+                    "published_known": a.published_known,
+                    "first_seen": now,
+                    "lang": a.lang,
+                    "source": a.source,
+                    "seeded": seeded,
+                    "relevant": m.relevant,
+                }
+                for a, m in by_entry.values()
+            ]
+            # executemany: the statement is compiled once and cached (SQLAlchemy batches the VALUES and
+            # the RETURNING itself), where a multi-row .values() is compiled anew on every call.
+            stmt = (
+                self._insert(t.articles)
+                .on_conflict_do_nothing(index_elements=["feed_id", "entry_id"])
+                .returning(t.articles.c.id, t.articles.c.entry_id)
+            )
+            ids = {r.entry_id: r.id for r in await c.execute(stmt, rows)}
+            crashpoint("store.insert_articles.uncommitted")
+            out = [(ids[e], a, m) for e, (a, m) in by_entry.items() if e in ids]
+            hits = [
+                {
+                    "article_id": aid,
+                    "kind": kind,
+                    "ref": ref,
+                    "evidence": EVIDENCE_ADAPTER.dump_json(evidence).decode(),
+                }
+                for aid, _, m in out
+                for kind, ref, evidence in (
+                    *((h.kind, h.ref, h.evidence) for h in (*m.facts, *m.watches)),
+                    *((("relevance", "", m.relevance),) if m.relevance is not None else ()),
+                )
+            ]
+            if hits:
+                await c.execute(
+                    self._insert(t.matches).on_conflict_do_nothing(index_elements=["article_id", "kind", "ref"]),
+                    hits,
+                )
+            crashpoint("store.store_matches.uncommitted")
+            return out
+
+        result: list[tuple[int, Article, MatchResult]] = await self._write("insert_matched_articles", fn)
+        return result
+
+    # === end of the batched poll writes block ========================================================
 
 
 class _Conflict(Exception):

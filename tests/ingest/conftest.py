@@ -1,5 +1,5 @@
 """Fixtures for the ingest tests (helpers live in ``ingest_support``)."""
 
-from ingest_support import feed_server, peak_memory
+from tests.ingest.ingest_support import feed_server, peak_memory
 
 __all__ = ["feed_server", "peak_memory"]

@@ -12,7 +12,7 @@ from pathlib import Path
 import brotli
 import pytest
 from aiohttp import web
-from ingest_support import FeedServer, make_settings, rss, wait_for
+from tests.ingest.ingest_support import FeedServer, make_settings, rss, wait_for
 
 from bot.ingest.fetch import Fetcher, Validators, body_hash, parse_max_age, parse_retry_after
 

@@ -20,7 +20,7 @@ import brotli
 import psutil
 import pytest
 from aiohttp import web
-from ingest_support import FeedServer, PeakMemory, corpora_dir, make_settings, rss
+from tests.ingest.ingest_support import FeedServer, PeakMemory, corpora_dir, make_settings, rss
 
 from bot.ingest.fetch import Fetcher, Validators
 from bot.ingest.parse import FeedError, ParsedFeed

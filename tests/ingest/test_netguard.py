@@ -9,7 +9,7 @@ import socket
 import pytest
 from aiohttp import web
 from aiohttp.abc import AbstractResolver, ResolveResult
-from ingest_support import FeedServer, make_settings, rss
+from tests.ingest.ingest_support import FeedServer, make_settings, rss
 
 from bot.ingest.fetch import Fetcher, Validators
 from bot.ingest.netguard import (

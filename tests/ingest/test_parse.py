@@ -8,7 +8,7 @@ from collections import Counter
 from datetime import UTC, datetime
 
 import pytest
-from ingest_support import corpora_dir, rss
+from tests.ingest.ingest_support import corpora_dir, rss
 
 from bot.ingest.normalize import canonical_url, detect_language
 from bot.ingest.parse import FeedError, ParsedFeed, declares_entities, parse_and_normalize

@@ -1,0 +1,107 @@
+"""Assigning articles to stories, persisted: the in-memory ``StoryIndex`` over the recent window, rebuilt
+from the store at first use, and the store's ``stories`` / ``articles.story_id``.
+
+One lock serialises story creation with digest composition, and a story's ``first_seen`` is read from
+the clock under that lock: so a digest window [start, end) composed under the lock sees every story
+with first_seen < end, and no story created later can fall into a window already sent.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable, Sequence
+from datetime import datetime
+from typing import TYPE_CHECKING
+
+from bot.digest.stories import StoryIndex, StoryParams
+from bot.models import Article
+from bot.settings import Settings
+from bot.store.repo import Store
+
+if TYPE_CHECKING:
+    from bot.app import Services
+
+log = logging.getLogger(__name__)
+Clock = Callable[[], datetime]
+
+
+def params_from(settings: Settings) -> StoryParams:
+    from datetime import timedelta
+
+    return StoryParams(
+        threshold=settings.story_similarity,
+        containment=settings.story_containment,
+        window=timedelta(hours=settings.story_window_hours),
+        max_articles=settings.story_index_max_articles,
+    )
+
+
+class StoryClusterer:
+    def __init__(self, store: Store, params: StoryParams, clock: Clock) -> None:
+        self.store = store
+        self.params = params
+        self.clock = clock
+        self.lock = asyncio.Lock()
+        self._index: StoryIndex | None = None
+
+    async def _loaded(self) -> StoryIndex:
+        if self._index is None:
+            index = StoryIndex(self.params)
+            now = self.clock()
+            rows = await self.store.clustered_articles(
+                now - self.params.window, limit=self.params.max_articles
+            )
+            for row in rows:
+                assert row.story_id is not None
+                index.add(row.id, row.story_id, row.article, row.first_seen, index.signature(row.article))
+            log.info("story index rebuilt from %d recent articles", len(rows))
+            self._index = index
+        return self._index
+
+    async def assign(self, articles: Sequence[tuple[int, Article]]) -> dict[int, int]:
+        """Put each new article into a story (an existing one for a copy, else a new one); returns
+        article id → story id."""
+        async with self.lock:
+            return await self._assign_locked(articles)
+
+    async def _assign_locked(self, articles: Sequence[tuple[int, Article]]) -> dict[int, int]:
+        index = await self._loaded()
+        out: dict[int, int] = {}
+        for i, (aid, article) in enumerate(articles):
+            now = self.clock()
+            sig = index.signature(article)
+            found = index.find(article, sig)
+            if found is None:
+                sid = await self.store.new_story(aid, title=article.title, lang=article.lang, now=now)
+            else:
+                sid = await self.store.join_story(aid, found, now=now)
+            index.add(aid, sid, article, now, sig)
+            out[aid] = sid
+            if i % 50 == 49:
+                await asyncio.sleep(0)
+        index.prune(self.clock())
+        return out
+
+    async def cluster_pending_locked(self, *, limit: int = 5000) -> int:
+        """Assign stories to stored articles that have none (a new feed's seeded backlog, or articles a
+        crash left behind). Call with ``lock`` held."""
+        since = self.clock() - self.params.window
+        pending = await self.store.unclustered_articles(since, limit=limit)
+        if pending:
+            await self._assign_locked([(p.id, p.article) for p in pending])
+        return len(pending)
+
+    async def cluster_pending(self, *, limit: int = 5000) -> int:
+        async with self.lock:
+            return await self.cluster_pending_locked(limit=limit)
+
+
+def clusterer_for(svc: Services) -> StoryClusterer:
+    """The process's one clusterer, kept in ``svc.extras``."""
+    found = svc.extras.get("story_clusterer")
+    if isinstance(found, StoryClusterer):
+        return found
+    clusterer = StoryClusterer(svc.store, params_from(svc.settings), svc.clock)
+    svc.extras["story_clusterer"] = clusterer
+    return clusterer

@@ -1,0 +1,123 @@
+"""The alert policy: which planned alerts go out now and which are held.
+
+- a story alerts once per channel, whichever copy arrives first (the key is ``alert:{sub}:s{story}``,
+  and a key already in the outbox is not counted again);
+- at most ``alerts_per_channel_per_hour`` alerts per channel per rolling hour;
+- none during a channel's quiet hours (local time, may wrap midnight);
+- items older than ``alert_max_age_hours`` never alert (``plan_alerts`` drops them).
+Held alerts are never dropped: a channel with a digest schedule gets them in its next digest (marked
+rolled when the digest is enqueued); a channel without one gets an hourly ``Summary``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Mapping, Sequence
+from datetime import datetime, time, timedelta
+from typing import TYPE_CHECKING
+
+from bot.digest.clustering import StoryClusterer
+from bot.digest.schedule import ScheduleError, zone
+from bot.poller import MatcherCache, NewArticle, PollPolicy, Router
+from bot.store.repo import PlannedDelivery, Store, SubscriptionRow
+
+if TYPE_CHECKING:
+    from bot.models import Fact
+
+HOUR = timedelta(hours=1)
+
+
+def _hhmm(value: str) -> time | None:
+    try:
+        h, m = value.split(":")
+        return time(int(h), int(m))
+    except ValueError:
+        return None
+
+
+def in_quiet_hours(sub: SubscriptionRow, now: datetime) -> bool:
+    """Whether ``now`` falls in the subscription's quiet hours (its local time; may wrap midnight)."""
+    if not sub.quiet_start or not sub.quiet_end:
+        return False
+    start, end = _hhmm(sub.quiet_start), _hhmm(sub.quiet_end)
+    if start is None or end is None or start == end:
+        return False
+    try:
+        local = now.astimezone(zone(sub.timezone)).time()
+    except ScheduleError:
+        local = now.time()
+    return start <= local < end if start < end else (local >= start or local < end)
+
+
+def apply_policy(
+    planned: Sequence[PlannedDelivery],
+    *,
+    subscriptions: Mapping[int, SubscriptionRow],
+    sent_last_hour: Mapping[int, int],
+    cap: int,
+    now: datetime,
+) -> list[PlannedDelivery]:
+    """Decide pending or held for each new alert, in order. Pure."""
+    counts = dict(sent_last_hour)
+    out: list[PlannedDelivery] = []
+    for p in planned:
+        sub = subscriptions[p.subscription_id]
+        if in_quiet_hours(sub, now) or counts.get(sub.id, 0) >= cap:
+            out.append(dataclasses.replace(p, status="held"))
+            continue
+        counts[sub.id] = counts.get(sub.id, 0) + 1
+        out.append(dataclasses.replace(p, status="pending"))
+    return out
+
+
+class StoryRouter(Router):
+    """The poller's router: assigns new articles to stories, then routes alerts through the policy."""
+
+    def __init__(
+        self,
+        store: Store,
+        facts: tuple[Fact, ...],
+        *,
+        policy: PollPolicy,
+        matchers: MatcherCache,
+        clusterer: StoryClusterer,
+        alerts_per_hour: int,
+    ) -> None:
+        super().__init__(store, facts, policy=policy, matchers=matchers)
+        self.clusterer = clusterer
+        self.alerts_per_hour = alerts_per_hour
+
+    async def route(self, new: Sequence[NewArticle], now: datetime) -> int:
+        from bot.delivery.routing import plan_alerts
+
+        stories = await self.clusterer.assign([(n.id, n.article) for n in new])
+        subs = {s.id: s for s in await self.store.list_subscriptions() if not s.paused}
+        if not subs:
+            return 0
+        _, watches = await self.matchers.current()
+        planned: dict[str, PlannedDelivery] = {}
+        for n in new:
+            for p in plan_alerts(
+                n.id,
+                n.article,
+                n.match,
+                subscriptions=list(subs.values()),
+                facts=self.facts,
+                watches=watches,
+                now=now,
+                max_age=self.policy.alert_max_age,
+                story_id=stories.get(n.id),
+            ):
+                planned.setdefault(p.key, p)  # the first copy of a story in this batch wins
+        if not planned:
+            return 0
+        existing = await self.store.existing_keys(list(planned))
+        fresh = [p for k, p in planned.items() if k not in existing]
+        sent = {
+            sid: await self.store.alerts_sent_since(sid, now - HOUR)
+            for sid in sorted({p.subscription_id for p in fresh})
+        }
+        decided = apply_policy(
+            fresh, subscriptions=subs, sent_last_hour=sent, cap=self.alerts_per_hour, now=now
+        )
+        return await self.store.enqueue(decided, now=now)

@@ -1,0 +1,255 @@
+"""Stories: near-duplicate articles across feeds grouped into one story that keeps every source.
+
+Three rules, cheapest first, each bounded to the recent window held in memory:
+
+1. the same canonical URL;
+2. the same normalised title (agency tags such as "(LEAD)" / "UPDATE 2-" and a trailing " - Publisher"
+   removed), for titles of at least ``min_title_tokens`` words;
+3. near-identical text: MinHash over word 3-shingles of title + summary, candidates from an LSH index,
+   accepted when the estimated Jaccard similarity reaches ``threshold`` or the shorter text is contained
+   in the longer one (estimated containment ≥ ``containment``, e.g. a feed that carries only the lead).
+   Two texts that name different numbers or weekdays (both ways) need ``anchor_threshold`` instead: two
+   missile launches reported with the same boilerplate are different stories.
+
+Languages are never grouped with each other: shingles do not cross languages, and a false merge would
+hide a source; copies in different languages sit next to each other under the same fact in a digest.
+
+``StoryIndex`` is pure and in memory (no I/O); ``bot.digest.clustering`` persists its decisions.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+import unicodedata
+from collections import deque
+from datetime import datetime, timedelta
+from typing import Any
+
+from bot.models import Article
+
+_WORD = re.compile(r"\w+", re.UNICODE)
+_LEAD_TAG = re.compile(
+    r"^\s*(?:\((?:[^)]{1,20})\)|\[(?:[^\]]{1,20})\]|update\s*\d*\s*[-:]|breaking\s*[-:]|urgent\s*[-:])\s*",
+    re.IGNORECASE,
+)
+_ANCHOR_WORDS = frozenset(
+    [
+        "monday",
+        "tuesday",
+        "wednesday",
+        "thursday",
+        "friday",
+        "saturday",
+        "sunday",
+        "понедельник",
+        "вторник",
+        "среда",
+        "среду",
+        "четверг",
+        "пятница",
+        "пятницу",
+        "суббота",
+        "субботу",
+        "воскресенье",
+        "월요일",
+        "화요일",
+        "수요일",
+        "목요일",
+        "금요일",
+        "토요일",
+        "일요일",
+    ]
+)
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class StoryParams:
+    """Thresholds measured on the wire-copy test set (``tests/digest/wirecopies.py``)."""
+
+    threshold: float = 0.5
+    containment: float = 0.7
+    anchor_threshold: float = 0.85
+    lsh_threshold: float = 0.3  # candidate retrieval, below the acceptance thresholds
+    shingle: int = 3
+    num_perm: int = 128
+    min_shingles: int = 8  # shorter texts (title-only items) join only by URL or title
+    min_title_tokens: int = 5
+    window: timedelta = timedelta(hours=72)
+    max_articles: int = 20_000
+
+
+def normalise_title(title: str, source: str = "") -> str:
+    """Lower-case words of a headline without agency tags or a trailing publisher name."""
+    t = unicodedata.normalize("NFKC", title).strip()
+    for _ in range(3):
+        stripped = _LEAD_TAG.sub("", t)
+        if stripped == t:
+            break
+        t = stripped
+    for sep in (" - ", " | ", " – ", " — "):
+        head, found, tail = t.rpartition(sep)
+        if found and head and (tail.strip().lower() == source.strip().lower() or len(tail.split()) <= 3):
+            t = head
+            break
+    return " ".join(w.lower() for w in _WORD.findall(t))
+
+
+def tokens(text: str) -> list[str]:
+    return [w.lower() for w in _WORD.findall(unicodedata.normalize("NFKC", text))]
+
+
+def shingles(words: list[str], k: int) -> set[str]:
+    if len(words) < k:
+        return {" ".join(words)} if words else set()
+    return {" ".join(words[i : i + k]) for i in range(len(words) - k + 1)}
+
+
+def anchors(words: list[str]) -> frozenset[tuple[str, str]]:
+    """Slots that tell two similar reports of different events apart: each number or weekday with the
+    word before it ("about 350", "on monday"). A dateline's "nov 2" only conflicts with another date."""
+    return frozenset(
+        (words[i - 1], w) for i, w in enumerate(words) if i and (w.isdigit() or w in _ANCHOR_WORDS)
+    )
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class Signature:
+    """What the index keeps of one article's text."""
+
+    minhash: Any  # datasketch.LeanMinHash
+    size: int  # number of distinct shingles
+    anchors: frozenset[tuple[str, str]]
+
+
+@dataclasses.dataclass(slots=True)
+class _Entry:
+    story_id: int
+    lang: str
+    seen: datetime
+    url: str
+    title_key: str
+    sig: Signature | None
+
+
+class StoryIndex:
+    """Recent articles by URL, normalised title and MinHash, each pointing at its story."""
+
+    def __init__(self, params: StoryParams | None = None) -> None:
+        from datasketch import MinHash, MinHashLSH
+
+        self.params = params or StoryParams()
+        p = self.params
+        self._template = MinHash(num_perm=p.num_perm, seed=1)
+        self._lsh = MinHashLSH(threshold=p.lsh_threshold, num_perm=p.num_perm)
+        self._entries: dict[int, _Entry] = {}
+        self._order: deque[int] = deque()
+        # key -> (story id, the article that last claimed the key)
+        self._by_url: dict[str, tuple[int, int]] = {}
+        self._by_title: dict[str, tuple[int, int]] = {}
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+    def signature(self, article: Article) -> Signature | None:
+        """The MinHash of an article's text; None when it is too short to compare by text."""
+        from datasketch import LeanMinHash, MinHash
+
+        words = tokens(article.text)
+        sh = shingles(words, self.params.shingle)
+        if len(sh) < self.params.min_shingles:
+            return None
+        m = MinHash(
+            num_perm=self.params.num_perm,
+            seed=1,
+            permutations=self._template.permutations,
+            scheme=self._template.scheme,
+        )
+        m.update_batch([s.encode("utf-8") for s in sh])
+        return Signature(minhash=LeanMinHash(m), size=len(sh), anchors=anchors(words))
+
+    def title_key(self, article: Article) -> str:
+        key = normalise_title(article.title, article.source)
+        if len(key.split()) < self.params.min_title_tokens:
+            return ""
+        return f"{article.lang}:{key}"
+
+    def find(self, article: Article, sig: Signature | None = None) -> int | None:
+        """The story this article belongs to, or None for a new story."""
+        hit = self._by_url.get(article.url)
+        if hit is not None:
+            return hit[0]
+        tk = self.title_key(article)
+        if tk and tk in self._by_title:
+            story_id, owner = self._by_title[tk]
+            other = self._entries[owner].sig
+            # The same headline over a report of a different event (other numbers, another day) is a
+            # new story: agencies reuse "North Korea fires ballistic missile" for every launch.
+            if sig is None or other is None or not self._conflict(sig, other):
+                return story_id
+        if sig is None:
+            return None
+        best: tuple[float, int] | None = None
+        for key in self._lsh.query(sig.minhash):
+            entry = self._entries.get(key)
+            if entry is None or entry.sig is None or entry.lang != article.lang:
+                continue
+            score = self._similar(sig, entry.sig)
+            if score is not None and (best is None or score > best[0]):
+                best = (score, entry.story_id)
+        return best[1] if best else None
+
+    def _similar(self, a: Signature, b: Signature) -> float | None:
+        p = self.params
+        j = float(a.minhash.jaccard(b.minhash))
+        if self._conflict(a, b):
+            return None
+        if j >= p.threshold:
+            return j
+        inter = j * (a.size + b.size) / (1 + j)
+        contained = inter / min(a.size, b.size)
+        return j if contained >= p.containment else None
+
+    def _conflict(self, a: Signature, b: Signature) -> bool:
+        """The texts put different numbers or weekdays in the same slot, and are not near-verbatim."""
+        slots_a: dict[str, set[str]] = {}
+        for prev, value in a.anchors:
+            slots_a.setdefault(prev, set()).add(value)
+        slots_b: dict[str, set[str]] = {}
+        for prev, value in b.anchors:
+            slots_b.setdefault(prev, set()).add(value)
+        if not any(slots_a[k].isdisjoint(slots_b[k]) for k in slots_a.keys() & slots_b.keys()):
+            return False
+        return float(a.minhash.jaccard(b.minhash)) < self.params.anchor_threshold
+
+    def add(
+        self, article_id: int, story_id: int, article: Article, seen: datetime, sig: Signature | None = None
+    ) -> None:
+        """Remember an article (already assigned to ``story_id``) as a candidate for later copies."""
+        if article_id in self._entries:
+            return
+        tk = self.title_key(article)
+        self._entries[article_id] = _Entry(story_id, article.lang, seen, article.url, tk, sig)
+        self._order.append(article_id)
+        self._by_url[article.url] = (story_id, article_id)
+        if tk:
+            self._by_title[tk] = (story_id, article_id)
+        if sig is not None:
+            self._lsh.insert(article_id, sig.minhash, check_duplication=False)
+        while len(self._order) > self.params.max_articles:
+            self._drop(self._order.popleft())
+
+    def prune(self, now: datetime) -> None:
+        """Forget articles older than the window (they were added roughly in time order)."""
+        cutoff = now - self.params.window
+        while self._order and self._entries[self._order[0]].seen < cutoff:
+            self._drop(self._order.popleft())
+
+    def _drop(self, article_id: int) -> None:
+        entry = self._entries.pop(article_id)
+        if self._by_url.get(entry.url, (0, 0))[1] == article_id:
+            del self._by_url[entry.url]
+        if entry.title_key and self._by_title.get(entry.title_key, (0, 0))[1] == article_id:
+            del self._by_title[entry.title_key]
+        if entry.sig is not None:
+            self._lsh.remove(article_id)
