@@ -1,0 +1,240 @@
+"""Is this article North Korea–Russia coverage?
+
+Naming both countries is not enough: lists of sanctioned states, Russia–China statements about North
+Korea, US–ROK alliance news that mentions Russia in passing. An article counts when its title and
+summary show the two sides *interacting*. The signals, each written in the query language and scored:
+
+- a compound naming both sides as one unit ("North Korea-Russia", 북러, 북·러, 조러,
+  российско-северокорейский, "КНДР и России") .................................................. +3
+- North Korean troops next to Russia, Kursk or Ukraine in one sentence ................................ +3
+- Putin and Kim in one sentence ....................................................................... +2
+- both sides within a few words in one sentence ....................................................... +1
+  - with a relationship cue (summit, treaty, troops, met, ties, 회담, договор…) close by ........... +2
+    (a weaker cue — military, sanctions, security — gives +1)
+- both sides in the title, or in two sentences .................................................. +1 each
+- Russia paired with China ("Russia and China", 중러, Китай и Россия) without any of the strong signals
+  above — the joint statements on sanctions that are about North Korea, not about the relationship ..... −2
+
+An article is relevant at 3 points. The word lists cover English, Korean and Russian, with inflections
+through the engine's stems, Korean particles and prefixes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+from bot.matching.evidence import build_evidence
+from bot.models import Evidence
+
+if TYPE_CHECKING:
+    from bot.matching.engine import View
+
+Span = tuple[int, int]
+SpanCompiler = Callable[[str], Callable[["View"], list[Span]]]
+
+THRESHOLD = 3
+PAIR_MAX_GAP = 20  # words between the two sides' names in one sentence
+CUE_BEFORE = 4  # words before the first name in which a cue counts
+CUE_AFTER = 8  # words after the second name (Korean puts the verb last: see CUE_AFTER_KO)
+CUE_AFTER_KO = 12
+MAX_MENTIONS = 64  # names of North Korea considered per article
+
+_NK_WORDS = """
+"north korea" OR "north korean" OR "north koreans" OR dprk OR pyongyang* OR "kim jong un" OR "kim yo jong"
+OR "choe son hui" OR kcna OR "democratic people's republic of korea"
+OR 북한* OR 북 OR 北 OR 北韓* OR 조선 OR 평양* OR 김정은* OR 김여정* OR 최선희* OR 조선중앙통신*
+OR 노동신문*
+OR 조선노동당* OR 북측 OR 대북* OR 방북*
+OR кндр* OR "северн* коре*" OR северокорейск* OR пхеньян* OR "ким чен ын*" OR "чхве сон хи" OR цтак
+OR "корейск* народно демократическ*"
+"""
+_RU_WORDS = """
+russia* OR moscow* OR kremlin* OR putin* OR lavrov* OR shoigu* OR belousov* OR peskov* OR ushakov* OR kursk*
+OR vladivostok* OR duma OR "state duma" OR "federation council"
+OR 러시아* OR 러 OR 露 OR 모스크바* OR 크렘린* OR 푸틴* OR 라브로프* OR 쇼이구* OR 벨로우소프* OR 페스코프*
+OR 우샤코프* OR 쿠르스크* OR 블라디보스토크* OR 러측 OR 방러* OR 두마* OR 연방평의회*
+OR росси* OR рф OR москв* OR кремл* OR путин* OR лавров* OR шойгу OR белоусов* OR песков* OR ушаков*
+OR курск* OR владивосток* OR госдум* OR "совет* федерации" OR совфед*
+"""
+_COMPOUND = """
+"north korea russia" OR "russia north korea" OR "north korean russian" OR "russian north korean"
+OR "russia dprk" OR "dprk russia" OR "pyongyang moscow" OR "moscow pyongyang" OR "russo north korean"
+OR "north korea russian"
+OR 북러* OR 러북* OR 조러* OR 北러* OR 北露* OR 朝露* OR 露朝* OR 러北* OR "북 러" OR "러 북"
+OR "北 러" OR "러 北"
+OR "조 러" OR "북한 러시아" OR "러시아 북한"
+OR "российско северокорейск*" OR "северокорейско российск*" OR "кндр росси*" OR "росси* кндр" OR "кндр рф"
+OR "рф кндр" OR "пхеньян* москв*" OR "москв* пхеньян*" OR "кндр и росси*" OR "росси* и кндр" OR "рф и кндр"
+OR "кндр и рф" OR "росси* и северн* коре*" OR "северн* коре* и росси*"
+"""
+_LOOSE_PAIR = """
+"north korea and russia" OR "russia and north korea" OR "pyongyang and moscow" OR "moscow and pyongyang"
+OR "российско корейск*" OR "северн* коре* и росси*"
+"""
+_TROOPS = """
+(("north korean" OR "north korea" OR dprk OR pyongyang OR 북한 OR 북 OR 北 OR кндр*
+OR северокорейск* OR пхеньян*)
+  NEAR/4 (troop* OR soldier* OR forces OR servicem* OR personnel OR conscript* OR fighters OR battalion*
+  OR brigade* OR 군인* OR 병사* OR 병력* OR 장병* OR 특수부대* OR 부대* OR 파병* OR 전투병* OR 군대*
+  OR военн* OR солдат* OR войск* OR бойц* OR военнослужащ* OR контингент* OR спецназ*))
+OR 북한군* OR 北軍*
+"""
+_THEATRE = """
+russia* OR kursk* OR ukrain* OR kyiv* OR kiev* OR zelensk* OR moscow* OR kremlin* OR putin*
+OR 러시아* OR 러 OR 쿠르스크* OR 우크라이나* OR 우크라* OR 젤렌스키* OR 키이우* OR 푸틴*
+OR росси* OR рф OR курск* OR украин* OR киев* OR зеленск* OR путин* OR москв*
+"""
+_PUTIN = "putin* OR 푸틴* OR путин*"
+_KIM = """
+"kim jong un" OR kim OR 김정은* OR 김 OR ким* OR "north korean leader" OR "북한 지도자" OR "лидер* кндр"
+"""
+_CHINA = """
+((china OR chinese OR beijing* OR xi OR 중국* OR 중 OR 中 OR 시진핑* OR 베이징* OR китай* OR пекин*
+  OR "си цзиньпин*")
+  NEAR/2 (russia* OR moscow* OR putin* OR 러시아* OR 러 OR 露 OR 푸틴* OR росси* OR москв* OR путин* OR рф))
+OR 중러* OR 러중* OR 中러* OR 中露* OR 中俄* OR "российско китайск*" OR "китайско российск*"
+OR "중 러" OR "러 중"
+"""
+_STRONG_CUES = """
+summit* OR treaty OR treaties OR pact* OR alliance* OR allied OR ally OR allies OR ties OR relations
+OR relationship* OR partnership* OR partner OR partners OR cooperat* OR collaborat* OR visit* OR met OR meet
+OR meets OR meeting* OR talks OR hosts OR hosted OR delegation* OR ambassador* OR envoy* OR embassy
+OR troop*
+OR soldier* OR deploy* OR dispatch* OR arms OR weapon* OR munition* OR shells OR ammunition OR artillery
+OR missile* OR supplie* OR supply OR supplying OR friendship OR comrade* OR strategic OR bilateral OR mutual
+OR fighting OR fight OR fights OR fought OR coordinat* OR strengthen* OR deepen* OR bolster* OR agreement*
+OR accord OR deal OR exchange* OR congratulat* OR thank* OR sent OR send OR sends OR sending OR aid
+OR assist* OR help OR helped OR helping OR backing OR backs OR support* OR pledge* OR vow*
+OR reaffirm* OR sign
+OR ratif* OR bridge OR railway OR rail OR flights OR tourism OR tourists OR workers OR trade OR receives
+OR received OR welcomes OR welcomed OR arrives OR arrived OR invitation OR invite* OR letter OR message
+OR 정상회담* OR 회담* OR 조약* OR 협정* OR 동반자* OR 동맹* OR 관계 OR 협력* OR 방문* OR 방북*
+OR 방러* OR 만나*
+OR 만남* OR 만난* OR 회동* OR 접견* OR 대표단* OR 대사* OR 특사* OR 파병* OR 병력* OR 무기* OR 탄약*
+OR 포탄*
+OR 미사일* OR 지원* OR 공급* OR 친선* OR 우호* OR 전략* OR 밀착* OR 연대* OR 결속* OR 강화* OR 교류*
+OR 축전*
+OR 서한* OR 감사* OR 서명* OR 체결* OR 비준* OR 교량* OR 두만강* OR 철도* OR 관광* OR 노동자* OR 무역*
+OR 교역* OR 참전* OR 전투* OR 협의* OR 논의* OR 공조* OR 거래* OR 밀월* OR 혈맹* OR 파견*
+OR саммит* OR встреч* OR переговор* OR договор* OR пакт* OR соглашени* OR союз* OR отношени* OR партнерств*
+OR партнёрств* OR сотрудничеств* OR визит* OR посети* OR посещ* OR делегаци* OR посол OR посла OR послом
+OR послу OR войск* OR военнослужащ* OR солдат* OR развертыван* OR развёртыван* OR отправ* OR направ*
+OR оружи* OR боеприпас* OR снаряд* OR ракет* OR поставк* OR постав* OR дружб* OR товарищ* OR стратегическ*
+OR двусторонн* OR взаимн* OR координ* OR укрепл* OR углубл* OR расшир* OR обмен* OR поздрав* OR благодар*
+OR помощ* OR помога* OR поддерж* OR подписа* OR подпис* OR ратифи* OR мост* OR рейс* OR туризм* OR турист*
+OR рабоч* OR торгов* OR сражал* OR воюю* OR воева* OR боев* OR принял OR приня* OR прибыл* OR союзник*
+"""
+_WEAK_CUES = """
+military OR defence OR defense OR security OR sanction* OR veto* OR nuclear OR minister* OR space
+OR satellite* OR technolog* OR cooperation
+OR 군사* OR 안보* OR 제재* OR 거부권* OR 핵* OR 장관* OR 외무상* OR 위성* OR 기술*
+OR военн* OR оборон* OR безопасност* OR санкци* OR вето OR ядерн* OR министр* OR мид OR спутник*
+OR технолог*
+"""
+
+_GROUPS = {
+    "nk": _NK_WORDS,
+    "ru": _RU_WORDS,
+    "compound": _COMPOUND,
+    "loose_pair": _LOOSE_PAIR,
+    "troops": _TROOPS,
+    "theatre": _THEATRE,
+    "putin": _PUTIN,
+    "kim": _KIM,
+    "china": _CHINA,
+    "strong": _STRONG_CUES,
+    "weak": _WEAK_CUES,
+}
+
+
+class RelevanceModel:
+    """The scoring above, with its word groups compiled by the engine into its own atoms."""
+
+    def __init__(self, compile_spans: SpanCompiler) -> None:
+        self._groups = {name: compile_spans(" ".join(text.split())) for name, text in _GROUPS.items()}
+
+    def judge(self, v: View) -> tuple[bool, Evidence | None]:
+        g = {name: fn(v) for name, fn in self._groups.items()}
+        nk, ru = g["nk"], g["ru"]
+        if not (nk or ru or g["compound"] or g["troops"]):
+            return False, None
+        sentence = v.tokens.sentence
+        score = 0
+        fired: list[Span] = []
+        compound = bool(g["compound"])
+        if compound:
+            score += 3
+            fired.extend(g["compound"][:1])
+        elif g["loose_pair"]:
+            score += 1
+            fired.extend(g["loose_pair"][:1])
+        troops = _same_sentence(g["troops"], g["theatre"], sentence)
+        if troops:
+            score += 3
+            fired.extend(troops)
+        leaders = _same_sentence(g["putin"], g["kim"], sentence)
+        # "Kim" alone is a common surname: it counts only in a sentence that names North Korea too.
+        leaders = [s for s in leaders if any(sentence[n[0]] == sentence[s[0]] for n in nk)]
+        if leaders:
+            score += 2
+            fired.extend(leaders)
+        after = CUE_AFTER_KO if v.lang == "ko" else CUE_AFTER
+        best_pair: list[Span] = []
+        best_cue = 0
+        pair_sentences: set[int] = set()
+        ru_by_sentence: dict[int, list[Span]] = {}
+        for b in ru:
+            ru_by_sentence.setdefault(sentence[b[0]], []).append(b)
+        for a in nk[:MAX_MENTIONS]:
+            same = ru_by_sentence.get(sentence[a[0]])
+            if not same:
+                continue
+            # The nearest other-side name in the sentence that is not the same word (北러 is a compound).
+            near = [b for b in same if not (a[0] <= b[1] and b[0] <= a[1])]
+            if not near:
+                continue
+            b = min(near, key=lambda b: max(b[0] - a[1], a[0] - b[1]))
+            if max(b[0] - a[1], a[0] - b[1]) > PAIR_MAX_GAP:
+                continue
+            pair_sentences.add(sentence[a[0]])
+            lo, hi = min(a[0], b[0]), max(a[1], b[1])
+            cue, cue_span = _cue(g["strong"], g["weak"], lo, hi, after, sentence)
+            if not best_pair or cue > best_cue:
+                best_pair = [a, b] + ([cue_span] if cue_span else [])
+                best_cue = cue
+        if pair_sentences:
+            score += 1 + best_cue + (1 if len(pair_sentences) > 1 else 0)
+            fired.extend(best_pair)
+        if _in_title(nk, v) and _in_title(ru, v):
+            score += 1
+        if g["china"] and not (compound or troops or leaders):
+            score -= 2
+        if score < THRESHOLD:
+            return False, None
+        token_spans = v.tokens.spans
+        char_spans = [(token_spans[s][0], token_spans[e][1]) for s, e in fired]
+        terms = tuple(dict.fromkeys(v.text[s:e] for s, e in sorted(char_spans)))
+        return True, build_evidence(v.text, v.title_len, char_spans, terms)
+
+
+def _same_sentence(xs: list[Span], ys: list[Span], sentence: tuple[int, ...]) -> list[Span]:
+    for x in xs:
+        for y in ys:
+            if sentence[x[0]] == sentence[y[0]] and not (x[0] <= y[1] and y[0] <= x[1]):
+                return [x, y]
+    return []
+
+
+def _cue(strong: list[Span], weak: list[Span], lo: int, hi: int, after: int,
+         sentence: tuple[int, ...]) -> tuple[int, Span | None]:
+    first, last = lo - CUE_BEFORE, hi + after
+    for spans, value in ((strong, 2), (weak, 1)):
+        for s in spans:
+            if first <= s[0] <= last and sentence[s[0]] == sentence[lo]:
+                return value, s
+    return 0, None
+
+
+def _in_title(spans: list[Span], v: View) -> bool:
+    return any(s[0] < v.n_title for s in spans)

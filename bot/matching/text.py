@@ -1,0 +1,193 @@
+"""Words as the matcher sees them: tokens with offsets, normalised keys, stems and Korean particles.
+
+Every token keeps its offsets into the original text (so evidence can quote the text as published) and is
+normalised on its own: NFKC, then casefold. A word is then reduced to a *key*:
+
+- Latin script: the English Snowball stem (``treaties`` → ``treati``, ``signed`` → ``sign``);
+- Cyrillic: the Russian Snowball stem; because Snowball is not consistent across every case ending
+  (``Пхеньян`` → ``пхенья`` but ``Пхеньяну`` → ``пхеньян``), the matcher also accepts a token that
+  starts with a term's stem followed by a short inflectional ending (see ``ru_ending_ok``);
+- Hangul or Han characters: the word itself, and for tokens also the word with trailing particles
+  removed (``러시아와의`` → ``러시아``, ``북한이`` → ``북한``), so a query word matches with particles
+  attached;
+- anything else (digits): the word itself.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+import unicodedata
+from dataclasses import dataclass
+from functools import lru_cache
+
+import Stemmer
+
+# A word: letters/digits (any script), with inner apostrophes ("don't", "Korea's").
+TOKEN_RE = re.compile(r"[^\W_]+(?:['’][^\W_]+)*")
+
+# Separators that keep two words in one phrase: spaces, hyphens and dashes, slashes, middle dots
+# ("북·러", "North Korea-Russia", "КНДР–Россия"). Anything else (comma, full stop, brackets, quotes,
+# line break) ends a phrase, so "China, North Korea, Russia" is not the phrase "north korea russia".
+_SOFT_GAP_RE = re.compile(r"[ \t\u00a0\-\u2010\u2011\u2012\u2013/\u00b7\u30fb\u318d\u2027&+]*")
+# A sentence ends at . ! ? (or their CJK forms) followed by a space, or at a line break.
+_SENTENCE_END_RE = re.compile(r"[.!?。！？…][\"'”’»)\]]*\s|\n")
+
+_HANGUL_OR_HAN_RE = re.compile(
+    r"[\u1100-\u11ff\u3130-\u318f\uac00-\ud7a3\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]"
+)
+_CYRILLIC_RE = re.compile(r"[\u0400-\u04ff]")
+_LATIN_RE = re.compile(r"[a-z\u00c0-\u024f]")
+
+# Korean particles and endings that attach to nouns, longest first. Stripped from tokens (never from
+# query words, so a query word that happens to end like a particle — 회의 — still means itself).
+_PARTICLE_LIST = """
+에서부터 으로부터 에게서는 이라고 이라는 이라며 이라면 이었다 에서는 에서도 에서의 에게는 으로는
+으로도 으로서 으로써 으로의 까지는 부터는 와의 과의 에의 에서 에게 한테 께서 으로 까지 부터 보다
+처럼 마저 조차 이나 이랑 라고 라는 라며 이다 이며 이자 에는 에도 와는 과는 와도 과도 로는 로도
+로서 로써 로의 만큼 밖에 하고 이고 였다 은 는 이 가 을 를 의 에 와 과 로 도 만 나 랑 께 들 측
+"""
+KOREAN_PARTICLES: tuple[str, ...] = tuple(sorted(set(_PARTICLE_LIST.split()), key=len, reverse=True))
+_PARTICLE_SET = frozenset(KOREAN_PARTICLES)
+_LONGEST_PARTICLE = len(KOREAN_PARTICLES[0])
+
+_RU_VOWELS = frozenset("аеёиоуыэюяйь")
+RU_MAX_ENDING = 3  # characters after the stem that still count as an inflection of the same word
+
+_stemmers = threading.local()
+
+
+def _stemmer(language: str) -> Stemmer.Stemmer:
+    # PyStemmer objects are not thread-safe; one per thread and language.
+    cache: dict[str, Stemmer.Stemmer] | None = getattr(_stemmers, "cache", None)
+    if cache is None:
+        cache = {}
+        _stemmers.cache = cache
+    stemmer = cache.get(language)
+    if stemmer is None:
+        stemmer = cache[language] = Stemmer.Stemmer(language)
+    return stemmer
+
+
+def normalize(text: str) -> str:
+    """NFKC, then casefold: what every comparison in the matcher works on."""
+    return unicodedata.normalize("NFKC", text).casefold()
+
+
+def script_of(word: str) -> str:
+    """``"ko"`` (Hangul or Han), ``"ru"`` (Cyrillic), ``"en"`` (Latin) or ``"other"``."""
+    if _HANGUL_OR_HAN_RE.search(word):
+        return "ko"
+    if _CYRILLIC_RE.search(word):
+        return "ru"
+    if _LATIN_RE.search(word):
+        return "en"
+    return "other"
+
+
+def _strip_possessive(word: str) -> str:
+    if word.endswith(("'s", "’s")) and len(word) > 2:
+        return word[:-2]
+    return word
+
+
+@lru_cache(maxsize=65536)
+def word_key(word: str) -> str:
+    """The key a normalised query word is looked up by (see the module docstring)."""
+    word = _strip_possessive(word)
+    script = script_of(word)
+    if script == "en":
+        return str(_stemmer("english").stemWord(word))
+    if script == "ru":
+        return str(_stemmer("russian").stemWord(word))
+    return word
+
+
+@lru_cache(maxsize=65536)
+def token_keys(word: str) -> tuple[str, ...]:
+    """Every key a normalised token answers to: its own key, plus particle-stripped Korean forms."""
+    key = word_key(word)
+    if script_of(word) != "ko":
+        return (key,)
+    keys = [key]
+    for base in _strip_particle(word):
+        if base not in keys:
+            keys.append(base)
+        for inner in _strip_particle(base):  # 러시아와의 → 러시아와 → 러시아
+            if inner not in keys:
+                keys.append(inner)
+    return tuple(keys)
+
+
+def _strip_particle(word: str) -> list[str]:
+    return [
+        word[:-n]
+        for n in range(min(_LONGEST_PARTICLE, len(word) - 1), 0, -1)
+        if word[-n:] in _PARTICLE_SET
+    ]
+
+
+def ru_ending_ok(stem: str, ending: str) -> bool:
+    """Whether ``stem + ending`` can be an inflected form of the word whose Snowball stem is ``stem``."""
+    if len(ending) > RU_MAX_ENDING:
+        return False
+    if len(stem) >= 4:
+        return True
+    # Short stems ("кор" from "Кореи") accept only vowel endings, so "Кореи" does not match "корм".
+    return all(ch in _RU_VOWELS for ch in ending)
+
+
+@dataclass(frozen=True, slots=True)
+class Tokens:
+    """A text split into words. ``soft[i]``: only soft separators between word i-1 and word i;
+    ``sentence[i]``: the sentence number of word i."""
+
+    raw: tuple[str, ...]
+    spans: tuple[tuple[int, int], ...]
+    soft: tuple[bool, ...]
+    sentence: tuple[int, ...]
+
+
+_gap_cache: dict[str, tuple[bool, bool]] = {}
+
+
+def _gap_kind(gap: str) -> tuple[bool, bool]:
+    kind = _gap_cache.get(gap)
+    if kind is None:
+        soft = _SOFT_GAP_RE.fullmatch(gap) is not None
+        ends_sentence = "\n" in gap or _SENTENCE_END_RE.search(gap) is not None
+        kind = (soft, ends_sentence)
+        if len(_gap_cache) < 4096:
+            _gap_cache[gap] = kind
+    return kind
+
+
+def tokenize(text: str) -> Tokens:
+    """Split ``text`` into words with offsets, phrase joints and sentence numbers."""
+    raw: list[str] = []
+    spans: list[tuple[int, int]] = []
+    soft: list[bool] = []
+    sentence: list[int] = []
+    prev_end = 0
+    current = 0
+    for m in TOKEN_RE.finditer(text):
+        start, end = m.span()
+        word = m.group()
+        if raw:
+            is_soft, ends_sentence = _gap_kind(text[prev_end:start])
+            # "U.S. and Russia": a full stop after a one- or two-letter word is an abbreviation.
+            if ends_sentence and (len(raw[-1]) > 2 or "\n" in text[prev_end:start]):
+                current += 1
+            soft.append(is_soft)
+        else:
+            soft.append(False)
+        raw.append(word)
+        spans.append((start, end))
+        sentence.append(current)
+        prev_end = end
+    return Tokens(tuple(raw), tuple(spans), tuple(soft), tuple(sentence))
+
+
+def split_words(text: str) -> list[tuple[str, int, int]]:
+    """Normalised words of a query fragment with their offsets into ``text``."""
+    return [(normalize(m.group()), m.start(), m.end()) for m in TOKEN_RE.finditer(text)]
