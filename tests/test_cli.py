@@ -165,3 +165,47 @@ def test_simple_commands(tmp_path: Path, args: list[str]) -> None:
     assert r.returncode == 0, r.stderr
     if args == ["facts"]:
         assert "treaty_signed" in r.stdout and "arms_transfers" in r.stdout
+
+
+def test_match_reads_jsonl_and_keeps_every_line_in_order(tmp_path: Path) -> None:
+    lines = [
+        {
+            "id": "a",
+            "title": "Putin and Kim sign mutual defence treaty",
+            "text": "Russia and North Korea agreed to give military assistance if either is attacked.",
+            "published": "2024-06",
+        },
+        "not json at all",
+        {"id": "b", "title": "Weather", "text": "Sunny in Seoul", "published": "garbage"},
+        {
+            "id": "c",
+            "title": "북러 조약 비준",
+            "text": "러시아 국가두마가 북한과의 조약을 비준했다.",
+            "lang": "ko",
+        },
+    ]
+    src = tmp_path / "in.jsonl"
+    src.write_text(
+        "\n".join(x if isinstance(x, str) else json.dumps(x, ensure_ascii=False) for x in lines) + "\n"
+    )
+    r = pactwatch(tmp_path, "match", str(src), "--watch", "weather OR 날씨")
+    out = [json.loads(x) for x in r.stdout.splitlines()]
+    assert len(out) == 4, r.stderr
+    assert out[0]["id"] == "a" and out[0]["relevant"] and "mutual_defense" in out[0]["facts"]
+    assert "error" in out[1]
+    assert out[2]["id"] == "b" and not out[2]["relevant"] and out[2]["watches"] == ["weather OR 날씨"]
+    assert out[3]["id"] == "c" and out[3]["relevant"] and "ratification" in out[3]["facts"]
+    assert r.returncode == 1  # one bad line
+
+
+def test_digest_prints_stored_stories(tmp_path: Path) -> None:
+    feed = write_feed(tmp_path)
+    assert pactwatch(tmp_path, "poll", "--once", "--feed", str(feed)).returncode == 0
+    r = pactwatch(tmp_path, "digest", "--since", "7d", "--format", "json")
+    assert r.returncode == 0, r.stderr
+    doc = json.loads(r.stdout)
+    text = json.dumps(doc, ensure_ascii=False)
+    assert "Putin and Kim sign strategic partnership treaty in Pyongyang" in text
+    assert "Weather in Seoul" not in text
+    bad = pactwatch(tmp_path, "digest", "--since", "soon")
+    assert bad.returncode == 2 and bad.stderr.strip() and "Traceback" not in bad.stderr
