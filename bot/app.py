@@ -19,6 +19,7 @@ from bot.feedlist import load_feed_list
 from bot.health import Metrics, start_health_server
 from bot.ingest.fetch import Fetcher
 from bot.ingest.workers import ParserPool
+from bot.logs import SecretRedactor
 from bot.models import Fact, MatcherFactory, Sink
 from bot.poller import MatcherCache, Poller, PollPolicy, Router
 from bot.settings import Settings
@@ -123,6 +124,7 @@ async def build_services(
         seed_first_poll=settings.seed_first_poll,
         alert_max_age=timedelta(hours=settings.alert_max_age_hours),
         concurrency=settings.fetch_concurrency,
+        match_in_workers=settings.match_in_workers,
     )
     metrics = Metrics()
     fetcher = Fetcher(settings)
@@ -168,6 +170,7 @@ async def build_services(
             max_attempts=settings.send_max_attempts,
             send_timeout=settings.send_timeout_seconds,
             on_result=lambda d, r: metrics.deliveries.labels(d.platform, r.status).inc(),
+            scrub=SecretRedactor(settings.secret_values()).scrub,
         )
         outbox = svc.outbox
         poller.on_delivery_planned = outbox.wake.set
@@ -242,12 +245,11 @@ async def run_service(settings: Settings, *, stop: asyncio.Event | None = None) 
                 report = await svc.poller.poll_due()
                 svc.metrics.polls.inc(len(report.outcomes))
                 svc.metrics.poll_errors.inc(len(report.errors))
-                svc.metrics.articles.inc(len(report.new))
-                for n in report.new:
-                    if n.match.facts:
-                        svc.metrics.matches.labels("fact").inc(len(n.match.facts))
-                    if n.match.watches:
-                        svc.metrics.matches.labels("watch").inc(len(n.match.watches))
+                svc.metrics.articles.inc(report.articles)
+                if report.fact_hits:
+                    svc.metrics.matches.labels("fact").inc(report.fact_hits)
+                if report.watch_hits:
+                    svc.metrics.matches.labels("watch").inc(report.watch_hits)
             finally:
                 if task:
                     in_flight.discard(task)

@@ -26,17 +26,7 @@ def _settings_or_exit() -> Settings:
 def _setup_logging(settings: Settings) -> None:
     from bot.logs import configure_logging
 
-    secrets = [
-        s.get_secret_value()
-        for s in (
-            settings.discord_token,
-            settings.slack_bot_token,
-            settings.slack_app_token,
-            settings.slack_signing_secret,
-        )
-        if s is not None
-    ]
-    configure_logging(settings.log_level, secrets=secrets)
+    configure_logging(settings.log_level, secrets=settings.secret_values())
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})

@@ -49,6 +49,10 @@ def configure_logging(level: str = "INFO", *, secrets: Iterable[str] = ()) -> Se
     handler.addFilter(redactor)
     root.addHandler(handler)
     root.setLevel(level.upper())
+    # An exception that escapes everything would be printed by Python's own hook, unredacted: log it.
+    sys.excepthook = lambda kind, exc, tb: logging.getLogger("pactwatch").critical(
+        "pactwatch stopped on an unexpected error", exc_info=(kind, exc, tb)
+    )
     for noisy in (
         "aiohttp.access",
         "apscheduler.executors.default",

@@ -7,15 +7,19 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import gc
 import logging
+import pickle
 import random
+import uuid
 import zlib
 from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
 
+from bot.crashpoints import crashpoint
 from bot.ingest.fetch import Fetcher, Validators
 from bot.ingest.parse import FeedError
-from bot.ingest.workers import ParserPool
+from bot.ingest.workers import MatcherRef, ParserPool
 from bot.models import Article, Fact, Matcher, MatcherFactory, MatchResult, WatchSpec
 from bot.store.repo import FeedRow, PlannedDelivery, Store, WatchRow
 
@@ -38,6 +42,10 @@ class FeedOutcome:
     status: str  # "new", "not_modified", "unchanged", "error"
     new: tuple[NewArticle, ...] = ()
     error: str | None = None
+    # Counts of ``new`` and of its hits; kept when ``poll_feeds(keep_articles=False)`` drops the articles.
+    articles: int = 0
+    fact_hits: int = 0
+    watch_hits: int = 0
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -52,6 +60,19 @@ class RoundReport:
     def errors(self) -> list[FeedOutcome]:
         return [o for o in self.outcomes if o.status == "error"]
 
+    @property
+    def articles(self) -> int:
+        """New articles stored this round (counted even when the articles were not kept)."""
+        return sum(o.articles for o in self.outcomes)
+
+    @property
+    def fact_hits(self) -> int:
+        return sum(o.fact_hits for o in self.outcomes)
+
+    @property
+    def watch_hits(self) -> int:
+        return sum(o.watch_hits for o in self.outcomes)
+
 
 @dataclasses.dataclass(frozen=True, slots=True)
 class PollPolicy:
@@ -63,6 +84,7 @@ class PollPolicy:
     seed_first_poll: bool = True
     alert_max_age: timedelta = timedelta(hours=48)
     concurrency: int = 64
+    match_in_workers: bool = True  # match in the parser workers (else here, after storing)
 
     def backoff(self, failures: int) -> float:
         """Seconds to wait after ``failures`` consecutive failures: base·2^(n-1), capped."""
@@ -93,6 +115,7 @@ class MatcherCache:
         self.factory = factory
         self._rev: str | None = None
         self._matcher: Matcher | None = None
+        self._ref: MatcherRef | None = None
         self._watches: dict[str, WatchRow] = {}
         self._lock = asyncio.Lock()
 
@@ -103,10 +126,34 @@ class MatcherCache:
                 rows = await self.store.list_watches()
                 specs = tuple(WatchSpec(id=str(w.id), query=w.query) for w in rows)
                 # Compiling thousands of watches takes a moment: keep it off the event loop.
-                self._matcher = await asyncio.to_thread(self.factory, self.facts, specs)
+                matcher, self._ref = await asyncio.to_thread(self._build, specs)
+                self._matcher = matcher
                 self._watches = {str(w.id): w for w in rows}
                 self._rev = rev
+                # The matcher (and everything built at start-up) lives until the watches change: keep it
+                # out of the cyclic collector's full passes, which otherwise scan it again and again and
+                # pause the event loop for a few hundred ms under load. One full collection here (once per
+                # watch change) frees what the previous build left behind.
+                gc.unfreeze()
+                gc.collect()
+                gc.freeze()
+                return matcher, self._watches
             return self._matcher, self._watches
+
+    async def worker_ref(self) -> MatcherRef | None:
+        """The current matcher for the parser workers; None when it cannot be pickled (the poller then
+        matches in this process)."""
+        await self.current()
+        return self._ref
+
+    def _build(self, specs: tuple[WatchSpec, ...]) -> tuple[Matcher, MatcherRef | None]:
+        matcher = self.factory(self.facts, specs)
+        try:
+            ref = MatcherRef(key=uuid.uuid4().hex, blob=pickle.dumps(matcher, pickle.HIGHEST_PROTOCOL))
+        except (pickle.PicklingError, TypeError, AttributeError):
+            log.info("the matcher cannot be pickled; matching in the main process")
+            ref = None
+        return matcher, ref
 
 
 class Poller:
@@ -134,14 +181,20 @@ class Poller:
         self.counters = {"polls": 0, "errors": 0, "articles": 0, "matches": 0}
 
     async def poll_due(self) -> RoundReport:
-        """Poll every feed whose time has come (the scheduler's tick)."""
+        """Poll every feed whose time has come (the scheduler's tick). The report has counts, not the
+        articles: on a first start every feed is due, and 2,000 feeds' articles would not fit in memory."""
         feeds = await self.store.due_feeds(self.clock())
-        return await self.poll_feeds(feeds)
+        return await self.poll_feeds(feeds, keep_articles=False)
 
     async def poll_feeds(
-        self, feeds: Sequence[FeedRow], *, progress: Callable[[FeedOutcome], None] | None = None
+        self,
+        feeds: Sequence[FeedRow],
+        *,
+        progress: Callable[[FeedOutcome], None] | None = None,
+        keep_articles: bool = True,
     ) -> RoundReport:
-        """Poll ``feeds`` now, concurrently (bounded), whatever their schedule or backoff."""
+        """Poll ``feeds`` now, concurrently (bounded), whatever their schedule or backoff. Without
+        ``keep_articles`` the outcomes in the report carry counts only (``progress`` still sees all)."""
         sem = asyncio.Semaphore(self.policy.concurrency)
 
         async def one(feed: FeedRow) -> FeedOutcome:
@@ -149,7 +202,7 @@ class Poller:
                 outcome = await self.poll_feed(feed)
             if progress:
                 progress(outcome)
-            return outcome
+            return outcome if keep_articles or not outcome.new else dataclasses.replace(outcome, new=())
 
         todo = [f for f in feeds if f.id not in self._in_flight]
         outcomes = await asyncio.gather(*(one(f) for f in todo))
@@ -173,6 +226,7 @@ class Poller:
         self.counters["polls"] += 1
         validators = Validators(etag=feed.etag, last_modified=feed.last_modified, body_hash=feed.body_hash)
         res = await self.fetcher.fetch(feed.url, validators, allow_local=feed.origin == "operator")
+        crashpoint("poll.fetched")
         now = self.clock()
         if res.status == "error" or (res.status == "ok" and res.body is None):
             return await self._fail(feed, res.error or "the server sent no body", retry_after=res.retry_after)
@@ -189,31 +243,55 @@ class Poller:
             )
             return FeedOutcome(feed, res.status)
         assert res.body is not None
+        # Matching runs in the parser workers right after parsing: in parallel, and off this event loop.
+        ref = await self.matchers.worker_ref() if self.policy.match_in_workers else None
         try:
             parsed = await self.parsers.parse(
-                res.body, feed=feed.spec, content_type=res.content_type, headers=res.headers, now=now
+                res.body,
+                feed=feed.spec,
+                content_type=res.content_type,
+                headers=res.headers,
+                now=now,
+                matcher=ref,
             )
         except FeedError as exc:
             return await self._fail(feed, str(exc), retry_after=res.retry_after)
+        crashpoint("poll.parsed")
         seeding = self.policy.seed_first_poll and not feed.seeded
-        stored = await self.store.insert_articles(feed.id, parsed.articles, now=now, seeded=seeding)
+        matched: dict[int, MatchResult] = {}  # articles stored together with their matches, by id
+        if parsed.matches is not None:
+            inserted = await self.store.insert_matched_articles(
+                feed.id, tuple(zip(parsed.articles, parsed.matches, strict=True)), now=now, seeded=seeding
+            )
+            stored = [(aid, art) for aid, art, _ in inserted]
+            matched = {aid: m for aid, _, m in inserted}
+        else:
+            stored = await self.store.insert_articles(feed.id, parsed.articles, now=now, seeded=seeding)
+        crashpoint("poll.articles_inserted")
+        # Articles an earlier poll stored but never finished routing (it died before recording success):
+        # route them again now, or their alerts are lost. Routing is idempotent (unique delivery keys).
+        stored += await self.store.articles_of_unfinished_polls(
+            feed.id, after=feed.last_success_at, exclude={aid for aid, _ in stored}
+        )
         new: list[NewArticle] = []
         if stored:
-            matcher, _ = await self.matchers.current()
             results: list[tuple[int, MatchResult]] = []
-            for i, (aid, article) in enumerate(stored):
-                results.append((aid, matcher.match(article)))
-                if i % 50 == 49:
-                    await asyncio.sleep(0)  # let the loop breathe between chunks
-            await self.store.store_matches(results)
-            new = [
-                NewArticle(aid, feed, art, m, seeding)
-                for (aid, art), (_, m) in zip(stored, results, strict=True)
-            ]
+            todo = [(aid, art) for aid, art in stored if aid not in matched]
+            if todo:
+                matcher, _ = await self.matchers.current()
+                for i, (aid, article) in enumerate(todo):
+                    results.append((aid, matcher.match(article)))
+                    if i % 50 == 49:
+                        await asyncio.sleep(0)  # let the loop breathe between chunks
+                await self.store.store_matches(results)
+            crashpoint("poll.matched")
+            by_id = {**matched, **dict(results)}
+            new = [NewArticle(aid, feed, art, by_id[aid], seeding) for aid, art in stored]
             self.counters["articles"] += len(new)
             self.counters["matches"] += sum(len(n.match.facts) + len(n.match.watches) for n in new)
             if not seeding and self.router is not None:
                 planned = await self.router.route(new, now)
+                crashpoint("poll.routed")
                 if planned and self.on_delivery_planned:
                     self.on_delivery_planned()
         await self.store.record_feed_success(
@@ -226,9 +304,17 @@ class Poller:
             seeded=True,
             new_items=len(stored),
         )
+        crashpoint("poll.recorded")
         if parsed.warning:
             log.debug("feed %s parsed with a warning: %s", feed.url, parsed.warning)
-        return FeedOutcome(feed, "new", tuple(new))
+        return FeedOutcome(
+            feed,
+            "new",
+            tuple(new),
+            articles=len(new),
+            fact_hits=sum(len(n.match.facts) for n in new),
+            watch_hits=sum(len(n.match.watches) for n in new),
+        )
 
     async def _fail(self, feed: FeedRow, error: str, *, retry_after: float | None = None) -> FeedOutcome:
         self.counters["errors"] += 1

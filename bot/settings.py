@@ -123,6 +123,7 @@ class Settings(BaseSettings):
 
     # --- parse limits ------------------------------------------------------------------------------
     parse_workers: int = Field(2, ge=1)
+    match_in_workers: bool = True  # match articles in the parser workers (off the event loop, in parallel)
     parse_timeout_seconds: float = Field(20.0, gt=0)
     parse_memory_limit_mb: int = Field(512, ge=64)
     parse_max_entries: int = Field(500, ge=1)
@@ -218,6 +219,11 @@ class Settings(BaseSettings):
 
     def resolved_facts_file(self) -> Path:
         return self.facts_file or _config_file(self.config_dir, "facts.toml")
+
+    def secret_values(self) -> list[str]:
+        """The configured tokens' values, for redaction."""
+        secrets = (self.discord_token, self.slack_bot_token, self.slack_app_token, self.slack_signing_secret)
+        return [s.get_secret_value() for s in secrets if s is not None]
 
     @property
     def console_enabled(self) -> bool:

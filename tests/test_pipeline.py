@@ -252,3 +252,30 @@ def test_backoff_policy(failures: int, expected: float) -> None:
     from bot.poller import PollPolicy
 
     assert PollPolicy(backoff_base=60, backoff_max=6 * 3600).backoff(failures) == expected
+
+
+async def test_platform_error_text_is_stored_without_tokens(
+    make_settings: Callable[..., Settings], feed_server: FeedServer, clock: FakeClock
+) -> None:
+    """A hostile or broken platform that echoes our token in its error must not get it into the store."""
+    from pydantic import SecretStr
+
+    token = "xoxb-very-secret-token-123456"
+    settings = make_settings(seed_first_poll=False, console="on", slack_bot_token=SecretStr(token))
+
+    class EchoingSink(RecordingSink):
+        async def send(self, delivery: Delivery) -> SendResult:
+            return SendResult("retry", retry_after=60, reason=f"bad auth: Bearer {token}")
+
+    feed_server.feeds["/a.xml"] = rss(items(1))
+    async with build_services(
+        settings, clock=clock, matcher_factory=KeywordMatcher, facts=TEST_FACTS, chat=False
+    ) as svc:
+        svc.outbox.sinks["console"] = EchoingSink()
+        await svc.poller.poll_feeds([await svc.store.ensure_feed(_spec(feed_server.url("/a.xml")), clock())])
+        await svc.outbox.drain()
+        sub = await svc.store.get_subscription("console", "console")
+        rows = await svc.store.deliveries_for(sub.id)
+        assert rows and all(r.status == "pending" for r in rows)
+        assert all(token not in (r.last_error or "") for r in rows)
+        assert all("[redacted]" in (r.last_error or "") for r in rows)

@@ -5,6 +5,7 @@ neither loses nor repeats one."""
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
 import os
 import socket
@@ -32,6 +33,7 @@ class OutboxSender:
         max_attempts: int = 12,
         send_timeout: float = 15.0,
         on_result: Callable[[Delivery, SendResult], None] | None = None,
+        scrub: Callable[[str], str] = lambda text: text,
     ) -> None:
         self.store = store
         self.sinks = dict(sinks)
@@ -41,6 +43,9 @@ class OutboxSender:
         self.max_attempts = max_attempts
         self.send_timeout = send_timeout
         self.on_result = on_result
+        # Error text comes from the platform (or a hostile stand-in) and is stored and logged: it must
+        # never carry a token, so it passes through the same redaction as the logs.
+        self.scrub = scrub
         self.owner = f"{socket.gethostname()}:{os.getpid()}:{id(self):x}"
         self.wake = asyncio.Event()
 
@@ -86,8 +91,9 @@ class OutboxSender:
             try:
                 found = await asyncio.wait_for(sink.find_sent(d), self.send_timeout)
             except Exception as exc:
-                log.warning("could not reconcile delivery %s: %s; will retry later", d.key, exc)
-                await self._retry(d, SendResult("retry", reason=str(exc)))
+                reason = self.scrub(str(exc))
+                log.warning("could not reconcile delivery %s: %s; will retry later", d.key, reason)
+                await self._retry(d, SendResult("retry", reason=reason))
                 return "retry"
             if found is not None:
                 log.info("delivery %s was already posted before a restart (message %s)", d.key, found)
@@ -102,6 +108,8 @@ class OutboxSender:
         except Exception as exc:  # a sink bug must not stop the outbox
             log.exception("sink %s failed on delivery %s", d.platform, d.key)
             result = SendResult("retry", reason=f"{type(exc).__name__}: {exc}")
+        if result.reason:
+            result = dataclasses.replace(result, reason=self.scrub(result.reason))
         if self.on_result:
             self.on_result(d, result)
         if result.status == "sent":

@@ -9,6 +9,7 @@ import json
 import logging
 from typing import TYPE_CHECKING, Any
 
+import aiohttp
 import discord
 import discord.http
 
@@ -80,6 +81,14 @@ class DiscordAdapter:
             await self.client.login(self._token.get_secret_value())
         except discord.LoginFailure:
             log.error("Discord refused DISCORD_TOKEN; check the token in the Developer Portal (Bot → Token)")
+            return
+        except (discord.HTTPException, aiohttp.ClientError, OSError) as exc:
+            # Alerts still go out over REST (the sink); only slash commands wait for the next start.
+            log.error(
+                "could not log in to Discord (%s); slash commands are off until pactwatch restarts, "
+                "alerts are still delivered",
+                exc,
+            )
             return
         self._task = asyncio.create_task(self.client.connect(), name="discord-gateway")
         self._task.add_done_callback(_log_gateway_end)

@@ -22,6 +22,7 @@ from typing import Any
 
 import aiohttp
 
+from bot.crashpoints import crashpoint
 from bot.discord.render import MessagePart, marker_for, nonce_for, render_payload
 from bot.models import Delivery, Platform, SendResult
 
@@ -135,6 +136,7 @@ class DiscordSink:
                     f"{_error_text(resp.status, await _json(resp))} while reading the channel back"
                 )
             messages = await resp.json()
+        crashpoint("discord.read_back")
         found = self._sent_parts.setdefault(delivery.key, {})
         for m in messages if isinstance(messages, list) else []:
             part = nonces.get(str(m.get("nonce") or ""))
@@ -179,6 +181,7 @@ class DiscordSink:
                 return SendResult("retry", reason=f"network error talking to Discord: {type(exc).__name__}")
             now = self._monotonic()
             if status in (200, 201):
+                crashpoint("discord.accepted")
                 self._pace(channel, headers, now)
                 return SendResult("sent", message_id=str(data.get("id")) if isinstance(data, dict) else None)
             if status == 429:

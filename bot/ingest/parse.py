@@ -22,7 +22,7 @@ from urllib.parse import urlsplit
 import feedparser
 
 from bot.ingest.normalize import canonical_url, detect_language, html_to_text, normalise_language
-from bot.models import Article, FeedSpec
+from bot.models import Article, FeedSpec, MatchResult
 
 _MAX_ID_CHARS = 512
 _FUTURE_SLACK = timedelta(days=1)
@@ -52,6 +52,8 @@ class ParsedFeed:
     language: str | None  # the feed's declared language, primary subtag
     articles: tuple[Article, ...]
     warning: str | None  # feedparser's "bozo" note when the feed was malformed but usable
+    # One result per article, when the worker also matched them (``ParserPool.parse(matcher=...)``).
+    matches: tuple[MatchResult, ...] | None = None
 
 
 def _decoded_views(body: bytes) -> list[bytes]:

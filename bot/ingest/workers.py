@@ -10,22 +10,25 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import dataclasses
 import logging
 import multiprocessing
+import pickle
 import resource
 from concurrent.futures.process import BrokenProcessPool
 from datetime import datetime
+from typing import Any
 
 from pebble import ProcessExpired, ProcessPool
 
 from bot.ingest.netguard import redact_url
 from bot.ingest.parse import FeedError, ParsedFeed, parse_and_normalize
-from bot.models import FeedSpec
+from bot.models import FeedSpec, Matcher
 from bot.settings import Settings
 
 log = logging.getLogger(__name__)
 
-_PRELOAD = ["bot.ingest.parse", "bot.ingest.normalize", "feedparser", "selectolax.lexbor"]
+_PRELOAD = ["bot.ingest.parse", "bot.ingest.normalize", "feedparser", "selectolax.lexbor", "bot.matching"]
 
 
 def _limit_memory(limit_mb: int) -> None:
@@ -35,6 +38,48 @@ def _limit_memory(limit_mb: int) -> None:
     if hard != resource.RLIM_INFINITY:
         limit = min(limit, hard)
     resource.setrlimit(resource.RLIMIT_AS, (limit, hard))
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class MatcherRef:
+    """A matcher to run in the workers: ``blob`` is the pickled matcher, ``key`` names this build of it.
+
+    Every task carries the blob (tens of KB, small next to a feed body); a worker unpickles it only when
+    the key differs from the one it has, so a watch change reaches every worker on its next task."""
+
+    key: str
+    blob: bytes
+
+
+# The worker's matcher, by key (one at a time: a new key replaces the old build).
+_worker_matcher: dict[str, Matcher] = {}
+
+
+def _matcher_in_worker(ref: MatcherRef) -> Matcher:
+    matcher = _worker_matcher.get(ref.key)
+    if matcher is None:
+        matcher = pickle.loads(ref.blob)
+        _worker_matcher.clear()
+        _worker_matcher[ref.key] = matcher
+    return matcher
+
+
+def parse_and_match(body: bytes, *, matcher: MatcherRef, **kwargs: Any) -> ParsedFeed:
+    """``parse_and_normalize``, then match every article (the worker-side half of the pipeline).
+
+    A matcher that cannot be loaded or fails here leaves ``matches`` None: the bot then matches in its
+    own process, as it does for a matcher that cannot be pickled, and any error shows up there."""
+    parsed = parse_and_normalize(body, **kwargs)
+    try:
+        m = _matcher_in_worker(matcher)
+        results = tuple(m.match(article) for article in parsed.articles)
+        for result in results:
+            for hit in (*result.facts, *result.watches):
+                # The store writes every hit's evidence: build the snippets here, not in the bot's loop.
+                hit.evidence  # noqa: B018
+    except Exception:
+        return parsed
+    return dataclasses.replace(parsed, matches=results)
 
 
 class ParserPool:
@@ -69,18 +114,22 @@ class ParserPool:
         content_type: str | None,
         headers: dict[str, str],
         now: datetime,
+        matcher: MatcherRef | None = None,
     ) -> ParsedFeed:
         """Parse ``body`` in a worker. Raises ``FeedError`` on refusal, parse failure, timeout or a
-        worker that died (over its memory ceiling, or killed)."""
+        worker that died (over its memory ceiling, or killed). With ``matcher``, the worker also matches
+        every article and returns the results in ``ParsedFeed.matches`` (None if it could not)."""
         if self._closed:
             raise RuntimeError("ParserPool is closed")
         settings = self._settings
         if not self._pool.active:
             self._restart()
+        kwargs: dict[str, Any] = {"matcher": matcher} if matcher is not None else {}
         future = self._pool.schedule(
-            parse_and_normalize,
+            parse_and_match if matcher is not None else parse_and_normalize,
             args=(body,),
             kwargs={
+                **kwargs,
                 "feed": feed,
                 "content_type": content_type,
                 "headers": dict(headers),

@@ -38,10 +38,13 @@ PAIR_MAX_GAP = 20  # words between the two sides' names in one sentence
 CUE_BEFORE = 4  # words before the first name in which a cue counts
 CUE_AFTER = 8  # words after the second name (Korean puts the verb last: see CUE_AFTER_KO)
 CUE_AFTER_KO = 12
+TROOPS_GAP = 6  # words between a North Korean name and a later troop word ("North Korea sent 3,000 troops")
+TROOPS_GAP_AFTER = 2  # words between a troop word and a later North Korean name ("troops sent by Pyongyang")
 MAX_MENTIONS = 64  # names of North Korea considered per article
 
 _NK_WORDS = """
-"north korea" OR "north korean" OR "north koreans" OR dprk OR pyongyang* OR "kim jong un" OR "kim yo jong"
+"north korea" OR "north korean" OR "north koreans" OR (n NEAR/1 (korea OR korean OR koreans)) OR nk OR dprk
+OR pyongyang* OR "kim jong un" OR "kim yo jong"
 OR "choe son hui" OR kcna OR "democratic people's republic of korea"
 OR 북한* OR 북 OR 北 OR 北韓* OR 조선 OR 평양* OR 김정은* OR 김여정* OR 최선희* OR 조선중앙통신*
 OR 노동신문*
@@ -53,7 +56,7 @@ _RU_WORDS = """
 russia* OR moscow* OR kremlin* OR putin* OR lavrov* OR shoigu* OR belousov* OR peskov* OR ushakov* OR kursk*
 OR vladivostok* OR duma OR "state duma" OR "federation council"
 OR 러시아* OR 러 OR 露 OR 모스크바* OR 크렘린* OR 푸틴* OR 라브로프* OR 쇼이구* OR 벨로우소프* OR 페스코프*
-OR 우샤코프* OR 쿠르스크* OR 블라디보스토크* OR 러측 OR 방러* OR 두마* OR 연방평의회*
+OR 우샤코프* OR 쿠르스크* OR 블라디보스토크* OR 러측 OR 로씨야* OR 로시아* OR 방러* OR 두마* OR 연방평의회*
 OR росси* OR рф OR москв* OR кремл* OR путин* OR лавров* OR шойгу OR белоусов* OR песков* OR ушаков*
 OR курск* OR владивосток* OR госдум* OR "совет* федерации" OR совфед*
 """
@@ -65,20 +68,38 @@ OR 북러* OR 러북* OR 조러* OR 北러* OR 北露* OR 朝露* OR 露朝* OR 
 OR "北 러" OR "러 北"
 OR "조 러" OR "북한 러시아" OR "러시아 북한"
 OR "российско северокорейск*" OR "северокорейско российск*" OR "кндр росси*" OR "росси* кндр" OR "кндр рф"
-OR "рф кндр" OR "пхеньян* москв*" OR "москв* пхеньян*" OR "кндр и росси*" OR "росси* и кндр" OR "рф и кндр"
-OR "кндр и рф" OR "росси* и северн* коре*" OR "северн* коре* и росси*"
+OR "рф кндр" OR "пхеньян* москв*" OR "москв* пхеньян*" OR "n korea russia" OR "russia n korea"
+OR "nk russia" OR "russia nk" OR 조로* OR "평양 모스크바" OR "모스크바 평양"
 """
 _LOOSE_PAIR = """
 "north korea and russia" OR "russia and north korea" OR "pyongyang and moscow" OR "moscow and pyongyang"
-OR "российско корейск*" OR "северн* коре* и росси*"
+OR "кндр и росси*" OR "росси* и кндр" OR "рф и кндр" OR "кндр и рф" OR "росси* и северн* коре*"
+OR "северн* коре* и росси*" OR "москв* и пхеньян*" OR "пхеньян* и москв*"
 """
 _TROOPS = """
-(("north korean" OR "north korea" OR dprk OR pyongyang OR 북한 OR 북 OR 北 OR кндр*
-OR северокорейск* OR пхеньян*)
-  NEAR/4 (troop* OR soldier* OR forces OR servicem* OR personnel OR conscript* OR fighters OR battalion*
-  OR brigade* OR 군인* OR 병사* OR 병력* OR 장병* OR 특수부대* OR 부대* OR 파병* OR 전투병* OR 군대*
-  OR военн* OR солдат* OR войск* OR бойц* OR военнослужащ* OR контингент* OR спецназ*))
-OR 북한군* OR 北軍*
+troop* OR soldier* OR forces OR servicem* OR personnel OR conscript* OR fighters OR battalion*
+OR brigade* OR 군인* OR 병사* OR 병력* OR 장병* OR 특수부대* OR 부대* OR 파병* OR 전투병* OR 군대*
+OR военн* OR солдат* OR войск* OR бойц* OR военнослужащ* OR контингент* OR спецназ*
+"""
+_NK_ARMY = """
+북한군* OR 北軍* OR 조선인민군* OR 인민군*
+"""
+# North Korean weapons ("North Korean rocket launchers spotted in Kursk", 北 방사포, северокорейские РСЗО).
+_NK_ARMS = """
+(("north korean" OR 북한제* OR 북한산* OR северокорейск*)
+  NEAR/1 (shell OR shells OR artillery OR munition* OR ammunition OR missile* OR "rocket launchers" OR weapon*
+  OR arms OR howitzer* OR mlrs OR "kn 23" OR 포탄* OR 탄약* OR 미사일* OR 탄도미사일* OR 무기* OR 방사포*
+  OR 자주포* OR снаряд* OR боеприпас* OR ракет* OR оружи* OR гаубиц* OR рсзо OR артиллери*))
+OR ((북한 OR 北 OR кндр)
+    NEAR/1 (포탄* OR 탄약* OR 방사포* OR 자주포* OR снаряд* OR боеприпас* OR рсзо OR гаубиц*))
+"""
+# Where North Korean weapons are news about the two sides: the war, not any sentence naming Russia.
+_WAR = """
+kursk* OR ukrain* OR kyiv* OR kiev* OR kharkiv* OR zaporizh* OR donetsk* OR donbas* OR front OR frontline*
+OR battlefield* OR "russian forces" OR "russian army" OR "russian troops"
+OR 쿠르스크* OR 우크라이나* OR 우크라* OR 키이우* OR 하르키우* OR 전선* OR 전장* OR 러시아군*
+OR курск* OR украин* OR киев* OR харьков* OR запорож* OR донецк* OR донбасс* OR фронт* OR "российск* арми*"
+OR всу OR сво
 """
 _THEATRE = """
 russia* OR kursk* OR ukrain* OR kyiv* OR kiev* OR zelensk* OR moscow* OR kremlin* OR putin*
@@ -86,15 +107,33 @@ OR 러시아* OR 러 OR 쿠르스크* OR 우크라이나* OR 우크라* OR 젤�
 OR росси* OR рф OR курск* OR украин* OR киев* OR зеленск* OR путин* OR москв*
 """
 _PUTIN = "putin* OR 푸틴* OR путин*"
+# The North Korean leader by name; a bare "Kim" is checked further in _leader_kim.
 _KIM = """
-"kim jong un" OR kim OR 김정은* OR 김 OR ким* OR "north korean leader" OR "북한 지도자" OR "лидер* кндр"
+"kim jong un" OR kim OR 김정은* OR 김 OR ким OR "north korean leader" OR "북한 지도자" OR "лидер* кндр"
 """
+_KIM_BARE = "kim OR 김 OR ким"
+_KIM_TITLES_KO = ("위원장", "총비서", "국무위원장", "제1위원장", "제1비서", "원수")
+# Other leaders: "Trump says he could meet Putin and Kim" is about Trump, not about the two sides' ties.
+_THIRD_LEADERS = """
+trump* OR biden* OR xi OR zelensk* OR yoon* OR 트럼프* OR 바이든* OR 시진핑* OR 젤렌스키* OR 윤석열*
+OR 이재명* OR трамп* OR байден* OR "си цзиньпин*" OR зеленск*
+"""
+# Russia coordinated with China as one actor ("Russia and China veto", "China, Russia urge", 중러): joint
+# positions on North Korea, not the two sides' own relations. "С Китаем у России" is not coordination.
 _CHINA = """
-((china OR chinese OR beijing* OR xi OR 중국* OR 중 OR 中 OR 시진핑* OR 베이징* OR китай* OR пекин*
-  OR "си цзиньпин*")
-  NEAR/2 (russia* OR moscow* OR putin* OR 러시아* OR 러 OR 露 OR 푸틴* OR росси* OR москв* OR путин* OR рф))
+((china OR chinese OR beijing* OR xi OR 중국* OR 중 OR 中 OR 시진핑* OR 베이징*)
+  NEAR/1 (russia* OR moscow* OR putin* OR 러시아* OR 러 OR 露 OR 푸틴*))
 OR 중러* OR 러중* OR 中러* OR 中露* OR 中俄* OR "российско китайск*" OR "китайско российск*"
-OR "중 러" OR "러 중"
+OR "중 러" OR "러 중" OR "росси* и китай" OR "китай и росси*" OR "росси* и кнр" OR "кнр и росси*"
+OR "рф и кнр" OR "кнр и рф" OR "москв* и пекин*" OR "пекин* и москв*" OR "путин* и си"
+OR "си цзиньпин* и путин*" OR "китай и рф" OR "рф и китай"
+"""
+# Other states named beside the two: "China, Iran, North Korea and Russia" is a list, not a relationship.
+_OTHER_STATES = """
+china OR iran* OR japan* OR "united states" OR us OR usa OR america OR syria* OR belarus* OR cuba*
+OR venezuela* OR 중국* OR 중 OR 中 OR 이란* OR 일본* OR 미국* OR 미 OR 시리아* OR 벨라루스* OR 쿠바*
+OR 베네수엘라* OR китай OR кнр OR иран* OR япони* OR сша OR сири* OR белорусси* OR беларус* OR куб*
+OR венесуэл*
 """
 _STRONG_CUES = """
 summit* OR treaty OR treaties OR pact* OR alliance* OR allied OR ally OR allies OR ties OR relations
@@ -102,34 +141,38 @@ OR relationship* OR partnership* OR partner OR partners OR cooperat* OR collabor
 OR meets OR meeting* OR talks OR hosts OR hosted OR delegation* OR ambassador* OR envoy* OR embassy
 OR troop*
 OR soldier* OR deploy* OR dispatch* OR arms OR weapon* OR munition* OR shells OR ammunition OR artillery
-OR missile* OR supplie* OR supply OR supplying OR friendship OR comrade* OR strategic OR bilateral OR mutual
+OR supplie* OR supply OR supplying OR friendship OR comrade* OR strategic OR bilateral OR mutual
 OR fighting OR fight OR fights OR fought OR coordinat* OR strengthen* OR deepen* OR bolster* OR agreement*
 OR accord OR deal OR exchange* OR congratulat* OR thank* OR sent OR send OR sends OR sending OR aid
 OR assist* OR help OR helped OR helping OR backing OR backs OR support* OR pledge* OR vow*
 OR reaffirm* OR sign
 OR ratif* OR bridge OR railway OR rail OR flights OR tourism OR tourists OR workers OR trade OR receives
 OR received OR welcomes OR welcomed OR arrives OR arrived OR invitation OR invite* OR letter OR message
+OR flight OR route OR routes OR "freight" OR students OR exchange* OR resort* OR visa* OR launch OR launches
+OR open OR opens OR opened OR thanks OR praise* OR greetings
 OR 정상회담* OR 회담* OR 조약* OR 협정* OR 동반자* OR 동맹* OR 관계 OR 협력* OR 방문* OR 방북*
 OR 방러* OR 만나*
 OR 만남* OR 만난* OR 회동* OR 접견* OR 대표단* OR 대사* OR 특사* OR 파병* OR 병력* OR 무기* OR 탄약*
 OR 포탄*
-OR 미사일* OR 지원* OR 공급* OR 친선* OR 우호* OR 전략* OR 밀착* OR 연대* OR 결속* OR 강화* OR 교류*
+OR 지원* OR 공급* OR 친선* OR 우호* OR 전략* OR 밀착* OR 연대* OR 결속* OR 강화* OR 교류*
 OR 축전*
 OR 서한* OR 감사* OR 서명* OR 체결* OR 비준* OR 교량* OR 두만강* OR 철도* OR 관광* OR 노동자* OR 무역*
 OR 교역* OR 참전* OR 전투* OR 협의* OR 논의* OR 공조* OR 거래* OR 밀월* OR 혈맹* OR 파견*
+OR 직항* OR 노선* OR 운항* OR 항공편* OR 개설* OR 개통* OR 유학생* OR 도착* OR 친서* OR 축하* OR 대표단*
 OR саммит* OR встреч* OR переговор* OR договор* OR пакт* OR соглашени* OR союз* OR отношени* OR партнерств*
 OR партнёрств* OR сотрудничеств* OR визит* OR посети* OR посещ* OR делегаци* OR посол OR посла OR послом
 OR послу OR войск* OR военнослужащ* OR солдат* OR развертыван* OR развёртыван* OR отправ* OR направ*
-OR оружи* OR боеприпас* OR снаряд* OR ракет* OR поставк* OR постав* OR дружб* OR товарищ* OR стратегическ*
+OR оружи* OR боеприпас* OR снаряд* OR поставк* OR постав* OR дружб* OR товарищ* OR стратегическ*
 OR двусторонн* OR взаимн* OR координ* OR укрепл* OR углубл* OR расшир* OR обмен* OR поздрав* OR благодар*
 OR помощ* OR помога* OR поддерж* OR подписа* OR подпис* OR ратифи* OR мост* OR рейс* OR туризм* OR турист*
 OR рабоч* OR торгов* OR сражал* OR воюю* OR воева* OR боев* OR принял OR приня* OR прибыл* OR союзник*
+OR авиарейс* OR авиасообщени* OR маршрут* OR запуст* OR откры* OR студент* OR курорт* OR обучени*
 """
 _WEAK_CUES = """
-military OR defence OR defense OR security OR sanction* OR veto* OR nuclear OR minister* OR space
+military OR defence OR defense OR security OR sanction* OR missile* OR veto* OR nuclear OR minister* OR space
 OR satellite* OR technolog* OR cooperation
-OR 군사* OR 안보* OR 제재* OR 거부권* OR 핵* OR 장관* OR 외무상* OR 위성* OR 기술*
-OR военн* OR оборон* OR безопасност* OR санкци* OR вето OR ядерн* OR министр* OR мид OR спутник*
+OR 군사* OR 안보* OR 제재* OR 미사일* OR 거부권* OR 핵* OR 장관* OR 외무상* OR 위성* OR 기술*
+OR военн* OR оборон* OR безопасност* OR ракет* OR санкци* OR вето OR ядерн* OR министр* OR мид OR спутник*
 OR технолог*
 """
 
@@ -139,10 +182,16 @@ _GROUPS = {
     "compound": _COMPOUND,
     "loose_pair": _LOOSE_PAIR,
     "troops": _TROOPS,
+    "nk_army": _NK_ARMY,
+    "nk_arms": _NK_ARMS,
+    "kim_bare": _KIM_BARE,
+    "third": _THIRD_LEADERS,
     "theatre": _THEATRE,
+    "war": _WAR,
     "putin": _PUTIN,
     "kim": _KIM,
     "china": _CHINA,
+    "states": _OTHER_STATES,
     "strong": _STRONG_CUES,
     "weak": _WEAK_CUES,
 }
@@ -156,28 +205,43 @@ class RelevanceModel:
 
     def judge(self, v: View) -> tuple[bool, Evidence | None]:
         g = {name: fn(v) for name, fn in self._groups.items()}
-        nk, ru = g["nk"], g["ru"]
-        if not (nk or ru or g["compound"] or g["troops"]):
-            return False, None
         sentence = v.tokens.sentence
+        ru = g["ru"]
+        # A bare "Kim" ("Putin thanks Kim", 김 위원장) names the North Korean leader when North Korea is named
+        # in the article or Putin in the same sentence, and the name is not someone else's (Kim Hong-kyun).
+        putin_sentences = {sentence[p[0]] for p in g["putin"]}
+        bare = set(g["kim_bare"])
+        kims = [
+            k
+            for k in g["kim_bare"]
+            if _leader_kim(v, k[0]) and (g["nk"] or g["compound"] or sentence[k[0]] in putin_sentences)
+        ]
+        nk = sorted(set(g["nk"]) | set(kims))
+        if not (nk or ru or g["compound"] or g["nk_army"] or g["nk_arms"]):
+            return False, None
         score = 0
         fired: list[Span] = []
         compound = bool(g["compound"])
         if compound:
             score += 3
             fired.extend(g["compound"][:1])
-        elif g["loose_pair"]:
+        elif g["loose_pair"] and not _listed(g["states"], *g["loose_pair"][0], sentence):
             score += 1
             fired.extend(g["loose_pair"][:1])
-        troops = _same_sentence(g["troops"], g["theatre"], sentence)
+        troops = _troops(nk, g["troops"], g["nk_army"], g["theatre"], sentence) or _same_sentence(
+            g["nk_arms"], g["war"], sentence
+        )
         if troops:
             score += 3
             fired.extend(troops)
-        leaders = _same_sentence(g["putin"], g["kim"], sentence)
-        # "Kim" alone is a common surname: it counts only in a sentence that names North Korea too.
-        leaders = [s for s in leaders if any(sentence[n[0]] == sentence[s[0]] for n in nk)]
+        # Putin and Kim in one sentence, with no third leader there ("Trump could meet Putin and Kim").
+        third = {sentence[t[0]] for t in g["third"]}
+        kim_names = [k for k in g["kim"] if k not in bare] + kims
+        leaders = _same_sentence(g["putin"], kim_names, sentence)
+        if leaders and sentence[leaders[0][0]] in third:
+            leaders = []
         if leaders:
-            score += 2
+            score += 3
             fired.extend(leaders)
         after = CUE_AFTER_KO if v.lang == "ko" else CUE_AFTER
         best_pair: list[Span] = []
@@ -199,7 +263,8 @@ class RelevanceModel:
                 continue
             pair_sentences.add(sentence[a[0]])
             lo, hi = min(a[0], b[0]), max(a[1], b[1])
-            cue, cue_span = _cue(g["strong"], g["weak"], lo, hi, after, sentence)
+            listed = _listed(g["states"], lo, hi, sentence)
+            cue, cue_span = (0, None) if listed else _cue(g["strong"], g["weak"], lo, hi, after, sentence)
             if not best_pair or cue > best_cue:
                 best_pair = [a, b] + ([cue_span] if cue_span else [])
                 best_cue = cue
@@ -218,6 +283,48 @@ class RelevanceModel:
         return True, build_evidence(v.text, v.title_len, char_spans, terms)
 
 
+def _listed(states: list[Span], lo: int, hi: int, sentence: tuple[int, ...]) -> bool:
+    """Whether a third state's name sits right beside the pair at ``lo..hi`` ("China, North Korea and
+    Russia"): a list of states, not a relationship."""
+    return any((s[1] == lo - 1 or s[0] == hi + 1) and sentence[s[0]] == sentence[lo] for s in states)
+
+
+def _leader_kim(v: View, i: int) -> bool:
+    """Whether the bare "Kim" at token ``i`` can be the North Korean leader rather than another Kim."""
+    raw, soft = v.tokens.raw, v.tokens.soft
+    nxt = raw[i + 1] if i + 1 < len(raw) and soft[i + 1] else ""
+    word = raw[i].casefold()
+    if word == "김":  # Korean press writes "김 위원장", "김 총비서"; "김 장관" is someone else
+        return nxt.startswith(_KIM_TITLES_KO)
+    if not nxt[:1].isupper():
+        return True
+    if word == "ким":  # "Ким Ён Нам" is someone else; "Ким Чен Ын" is a full name matched elsewhere
+        return nxt.casefold() in ("чен", "ё")
+    # "Kim Hong-kyun": a hyphenated Korean given name follows. A capitalised word alone may be a headline's
+    # title case ("Putin Thanks Kim For Troops").
+    spans = v.tokens.spans
+    return not (i + 2 < len(raw) and soft[i + 2] and "-" in v.text[spans[i + 1][1] : spans[i + 2][0]])
+
+
+def _troops(
+    nk: list[Span], words: list[Span], army: list[Span], theatre: list[Span], sentence: tuple[int, ...]
+) -> list[Span]:
+    """North Korean troops (a North Korean name within a few words of a troop word, or 북한군) in a
+    sentence that names Russia, Kursk or Ukraine."""
+    found = list(army)
+    for w in words:
+        for n in nk:
+            if sentence[w[0]] != sentence[n[0]]:
+                continue
+            # The name before the troop word ("North Korea's Kim Yo Jong denies ... additional troops") or
+            # just after it ("troops from North Korea", "войска КНДР"); "Ukrainian troops advance in Kursk
+            # as North Korea tests a missile" is not about North Korean troops.
+            if 0 <= w[0] - n[1] - 1 <= TROOPS_GAP or 0 <= n[0] - w[1] - 1 <= TROOPS_GAP_AFTER:
+                found.append(w)
+                break
+    return _same_sentence(found, theatre, sentence)
+
+
 def _same_sentence(xs: list[Span], ys: list[Span], sentence: tuple[int, ...]) -> list[Span]:
     for x in xs:
         for y in ys:
@@ -226,8 +333,9 @@ def _same_sentence(xs: list[Span], ys: list[Span], sentence: tuple[int, ...]) ->
     return []
 
 
-def _cue(strong: list[Span], weak: list[Span], lo: int, hi: int, after: int,
-         sentence: tuple[int, ...]) -> tuple[int, Span | None]:
+def _cue(
+    strong: list[Span], weak: list[Span], lo: int, hi: int, after: int, sentence: tuple[int, ...]
+) -> tuple[int, Span | None]:
     first, last = lo - CUE_BEFORE, hi + after
     for spans, value in ((strong, 2), (weak, 1)):
         for s in spans:

@@ -20,6 +20,7 @@ import aiohttp
 from slack_sdk.errors import SlackApiError, SlackClientError
 from slack_sdk.web.async_client import AsyncWebClient
 
+from bot.crashpoints import crashpoint
 from bot.models import Delivery, Digest, Platform, SendResult
 from bot.slack.blocks import RenderLimits, SlackMessage, render_payload
 
@@ -167,6 +168,7 @@ class SlackSink:
                 log.info("cannot read Slack channel %s to reconcile (%s)", delivery.channel, error)
                 return {}
             raise
+        crashpoint("slack.read_back")
         found: dict[int, str] = {}
         for msg in resp.get("messages") or []:
             meta = msg.get("metadata") or {}
@@ -199,6 +201,7 @@ class SlackSink:
                 return _failure(exc, f"posting to {channel}")
             finally:
                 self._last_post[channel] = self.monotonic()
+        crashpoint("slack.accepted")
         ts = resp.get("ts")
         return SendResult("sent", message_id=str(ts) if ts else None)
 

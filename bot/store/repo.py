@@ -1423,10 +1423,10 @@ class Store:
                 )
             ]
             if hits:
-                await c.execute(
-                    self._insert(t.matches).on_conflict_do_nothing(index_elements=["article_id", "kind", "ref"]),
-                    hits,
+                hits_stmt = self._insert(t.matches).on_conflict_do_nothing(
+                    index_elements=["article_id", "kind", "ref"]
                 )
+                await c.execute(hits_stmt, hits)
             crashpoint("store.store_matches.uncommitted")
             return out
 

@@ -106,7 +106,7 @@ matches = sa.Table(
     metadata,
     sa.Column("id", sa.Integer, primary_key=True),
     sa.Column("article_id", sa.Integer, sa.ForeignKey("articles.id", ondelete="CASCADE"), nullable=False),
-    sa.Column("kind", sa.String(8), nullable=False),  # "fact" | "watch" | "relevance"
+    sa.Column("kind", sa.String(16), nullable=False),  # "fact" | "watch" | "relevance"
     sa.Column("ref", sa.String(64), nullable=False),
     sa.Column("evidence", sa.Text, nullable=False),  # JSON of models.Evidence
     sa.UniqueConstraint("article_id", "kind", "ref"),

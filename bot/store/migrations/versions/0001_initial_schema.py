@@ -195,7 +195,7 @@ def upgrade() -> None:
         "matches",
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("article_id", sa.Integer(), nullable=False),
-        sa.Column("kind", sa.String(length=8), nullable=False),
+        sa.Column("kind", sa.String(length=16), nullable=False),
         sa.Column("ref", sa.String(length=64), nullable=False),
         sa.Column("evidence", sa.Text(), nullable=False),
         sa.ForeignKeyConstraint(
