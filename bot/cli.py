@@ -9,6 +9,7 @@ from typing import Any, TextIO
 
 import click
 
+from bot.models import Fact
 from bot.settings import Settings, describe_validation_error, load_settings
 
 
@@ -20,6 +21,18 @@ def _settings_or_exit() -> Settings:
 
         for line in describe_validation_error(exc, str(_config_path_from_env())):
             click.echo(line, err=True)
+        sys.exit(1)
+
+
+def _facts_or_exit(settings: Settings) -> tuple[Fact, ...]:
+    from bot.app import load_facts
+    from bot.matching import CatalogError
+
+    try:
+        return load_facts(settings)
+    except CatalogError as exc:
+        for problem in exc.problems:
+            click.echo(problem, err=True)
         sys.exit(1)
 
 
@@ -135,16 +148,7 @@ async def _poll_once(settings: Settings, feed_args: tuple[str, ...], as_json: bo
 @main.command()
 def facts() -> None:
     """List the fact catalog."""
-    settings = _settings_or_exit()
-    from bot.app import load_facts
-    from bot.matching import CatalogError
-
-    try:
-        catalog = load_facts(settings)
-    except CatalogError as exc:
-        for p in exc.problems:
-            click.echo(p, err=True)
-        sys.exit(1)
+    catalog = _facts_or_exit(_settings_or_exit())
     for f in catalog:
         click.echo(f"{f.id:<22} [{f.priority}] {f.title}")
         click.echo(f"{'':<22} {f.statement}")
@@ -211,17 +215,9 @@ def _check_subscriptions(settings: Settings) -> list[str]:
 )
 def match(source: TextIO, watches: tuple[str, ...]) -> None:
     """Match JSON Lines articles ({id, title, text, lang?, url?, published?}) from FILE or stdin."""
-    settings = _settings_or_exit()
-    from bot.app import load_facts
-    from bot.matching import CatalogError
     from bot.matching.jsonl import run_match
 
-    try:
-        catalog = load_facts(settings)
-    except CatalogError as exc:
-        for p in exc.problems:
-            click.echo(p, err=True)
-        sys.exit(1)
+    catalog = _facts_or_exit(_settings_or_exit())
     sys.exit(run_match(source, sys.stdout, facts=catalog, watch_queries=list(watches)))
 
 

@@ -60,7 +60,7 @@ def _check(name: str, n: int, entry: Any, seen: set[str], problems: list[str]) -
     for key in REQUIRED:
         value = entry.get(key)
         if not isinstance(value, str) or not value.strip():
-            problems.append(f"{name}: {label}: missing or empty {key!r}; add {key} = \"...\"")
+            problems.append(f'{name}: {label}: missing or empty {key!r}; add {key} = "..."')
     for key in entry:
         if key not in REQUIRED:
             problems.append(f"{name}: {label}: unknown key {key!r}; the keys are {', '.join(REQUIRED)}")
@@ -81,5 +81,10 @@ def _check(name: str, n: int, entry: Any, seen: set[str], problems: list[str]) -
     except QueryError as err:
         problems.append(f"{name}: {fact_id}: query: {err}")
         return None
-    return Fact(id=fact_id, title=entry["title"].strip(), statement=entry["statement"].strip(),
-                priority=priority, query=query)
+    return Fact(
+        id=fact_id,
+        title=entry["title"].strip(),
+        statement=entry["statement"].strip(),
+        priority=priority,
+        query=query,
+    )

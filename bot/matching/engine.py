@@ -14,7 +14,21 @@ How one article is matched:
    evaluated only when an atom of its change set is present; every other query takes its default. So
    negative-only and language-only queries are answered without evaluation, and a common word shared by
    thousands of watches does not make all of them candidates.
-3. Each matching query gets evidence: the fired words of its positive terms, marked in a snippet.
+3. The answer is assembled from precomputed parts, so its cost grows with the candidates, not with the
+   hits. Per language, the hits of the queries that are true by default and have no positive words
+   (``NOT x``, ``lang:ko``: constant evidence) are built once, in order; an article's result is that
+   tuple with the candidates that turned false cut out and the candidates that turned true spliced in.
+   (The few queries true by default that do have positive words are evaluated on every article.)
+4. Each hit with positive words gets its evidence — the fired words, marked in a snippet — only when
+   someone reads ``hit.evidence``: the hit keeps the query's node tree and the article's ``View``
+   (text, language, word positions), plain data shared by all hits of the article, so results stay
+   cheap to pickle.
+
+Candidates are answered by the cheapest rule their shape allows (``_Section``): ``a`` / ``a OR b`` are
+true and ``NOT a`` / ``lang:ko NOT a`` false as soon as a word is present; plain-word conjunctions
+(``a b NOT c``) are checked in bulk with set operations; the rest run flattened closures (``_fast_test``).
+Phrases, NEAR and evidence use the node tree itself. Atoms are numbered exactly as before the rewrite
+(see ``_Builder``), so results, including which words the relevance evidence quotes, are unchanged.
 
 The matcher is picklable: it pickles as its inputs and is rebuilt on load (compiling is fast).
 """
@@ -26,13 +40,15 @@ from bisect import bisect_left
 from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass
+from itertools import compress, count, repeat
+from operator import and_, is_
 from typing import Any, Literal
 
 import ahocorasick
 
 from bot.matching import relevance
 from bot.matching.catalog import FACT_QUERY_MAX_CHARS
-from bot.matching.evidence import NO_TEXT_EVIDENCE, build_evidence, trusted_hit
+from bot.matching.evidence import NO_TEXT_EVIDENCE, build_evidence
 from bot.matching.query import And, Lang, Near, Node, Not, Or, Query, QueryError, Terms, Word, parse_query
 from bot.matching.text import Tokens, normalize, ru_ending_ok, script_of, token_keys, tokenize, word_key
 from bot.models import Article, Evidence, Fact, Hit, MatchResult, WatchSpec
@@ -43,35 +59,76 @@ WORD_CACHE_MAX = 200_000  # resolved word forms kept per matcher before the cach
 MAX_SPANS = 256  # word positions considered per side of a NEAR / phrase start, to bound the work
 MAX_EVIDENCE = 12  # fired words collected per query for its evidence
 COMMON_LANGS = ("en", "ko", "ru", "und")
+MAX_PLANNED_LANGS = 64  # languages whose plans are kept; rarer ones are planned on each article
 
 Span = tuple[int, int]
+Fired = tuple[tuple[Span, str], ...]
 
 
 class View:
-    """One article as the compiled queries read it."""
+    """One article as the compiled queries read it; also the shared context of its lazy hits.
 
-    __slots__ = ("lang", "n_title", "pos", "sets", "text", "title_len", "tokens")
+    It pickles as plain data — the text, its language, title size and the word positions of every atom
+    (ids of the matcher that made it) — and re-splits the text on first use after unpickling.
+    """
 
-    def __init__(self, tokens: Tokens, pos: dict[int, list[int]], n_title: int, lang: str, text: str,
-                 title_len: int) -> None:
-        self.tokens = tokens
-        self.pos = pos
-        self.n_title = n_title
-        self.lang = lang
+    __slots__ = ("_evidence", "_sets", "_tokens", "lang", "n_title", "pos", "text", "title_len")
+
+    def __init__(
+        self,
+        text: str,
+        title_len: int,
+        lang: str,
+        n_title: int,
+        pos: dict[int, list[int]],
+        tokens: Tokens | None = None,
+    ) -> None:
         self.text = text
         self.title_len = title_len
-        self.sets: dict[int, frozenset[int]] = {}
+        self.lang = lang
+        self.n_title = n_title
+        self.pos = pos
+        self._tokens = tokens
+        self._sets: dict[int, frozenset[int]] | None = None
+        self._evidence: dict[Fired, Evidence] | None = None
+
+    @property
+    def tokens(self) -> Tokens:
+        tokens = self._tokens
+        if tokens is None:
+            tokens = self._tokens = tokenize(self.text)
+        return tokens
 
     def posset(self, atom: int) -> frozenset[int]:
-        s = self.sets.get(atom)
+        sets = self._sets
+        if sets is None:
+            sets = self._sets = {}
+        s = sets.get(atom)
         if s is None:
-            s = self.sets[atom] = frozenset(self.pos.get(atom, ()))
+            s = sets[atom] = frozenset(self.pos.get(atom, ()))
         return s
+
+    def evidence_for(self, root: _Node) -> Evidence:
+        """The evidence of a query (its node tree) that is true on this article."""
+        fired = tuple(dict.fromkeys(root.witness(self)))
+        cache = self._evidence
+        if cache is None:
+            cache = self._evidence = {}
+        found = cache.get(fired)
+        if found is not None:
+            return found
+        token_spans = self.tokens.spans
+        char_spans = [(token_spans[s][0], token_spans[e][1]) for (s, e), _ in fired]
+        terms = tuple(dict.fromkeys(term for _, term in fired))
+        evidence = cache[fired] = build_evidence(self.text, self.title_len, char_spans, terms)
+        return evidence
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (View, (self.text, self.title_len, self.lang, self.n_title, self.pos))
 
 
 BoolFn = Callable[[View], bool]
 SpanFn = Callable[[View], list[Span]]
-WitnessFn = Callable[[View], list[tuple[Span, str]]]  # the words that made a query true, and their terms
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -85,7 +142,8 @@ class _Atoms:
         self.exact: dict[str, list[int]] = defaultdict(list)
         self.prefix: dict[str, list[tuple[int, bool]]] = defaultdict(list)  # (atom, is_russian_stem)
         self.automaton: Any = None
-        self.cache: dict[str, tuple[int, ...]] = {}
+        self.cache: dict[str, tuple[int, ...]] = {}  # word as written -> atoms
+        self.by_word: dict[str, tuple[int, ...]] = {}  # normalised word -> atoms
 
     def atom(self, word: Word) -> int:
         ident = ("prefix", word.text) if word.wildcard else ("word", word_key(word.text))
@@ -116,176 +174,324 @@ class _Atoms:
         found = self.cache.get(raw)
         if found is not None:
             return found
-        word = normalize(raw)
-        atoms: set[int] = set()
-        for key in token_keys(word):
-            atoms.update(self.exact.get(key, ()))
-        if self.automaton is not None:
-            for _end, (prefix, items) in self.automaton.iter("\x02" + word):
-                ending = word[len(prefix):]
-                for atom, russian in items:
-                    if not russian or ru_ending_ok(prefix, ending):
-                        atoms.add(atom)
-        result = tuple(sorted(atoms))
+        word = raw.lower() if raw.isascii() else normalize(raw)  # NFKC leaves ASCII as it is
+        found = self.by_word.get(word)
+        if found is None:
+            found = self._resolve_word(word)
+            if len(self.by_word) >= WORD_CACHE_MAX:
+                self.by_word.clear()
+            self.by_word[word] = found
         if len(self.cache) >= WORD_CACHE_MAX:
             self.cache.clear()
-        self.cache[raw] = result
-        return result
+        self.cache[raw] = found
+        return found
+
+    def _resolve_word(self, word: str) -> tuple[int, ...]:
+        exact = self.exact
+        atoms = [a for key in token_keys(word) for a in exact.get(key, ())]
+        if self.automaton is not None:
+            for _end, (prefix, items) in self.automaton.iter("\x02" + word):
+                ending = word[len(prefix) :]
+                for atom, russian in items:
+                    if not russian or ru_ending_ok(prefix, ending):
+                        atoms.append(atom)
+        return tuple(atoms) if len(atoms) < 2 else tuple(sorted(set(atoms)))
 
 
 # ---------------------------------------------------------------------------------------------------
-# Compiling a syntax tree into closures
+# Compiled queries: syntax trees with words resolved to atoms (plain data, picklable)
 # ---------------------------------------------------------------------------------------------------
 
 
-class _Compiler:
-    def __init__(self, atoms: _Atoms) -> None:
-        self.atoms = atoms
+class _Node:
+    """A compiled query node. ``test``: is it true; ``spans``: where (positional nodes only);
+    ``witness``: the positive words that made a true node true, with the terms as written."""
 
-    def spans(self, node: Node) -> SpanFn:
-        if isinstance(node, Terms):
-            return self._terms_spans(node)
-        if isinstance(node, Or):
-            # Plain words are looked up together; only phrases and NEAR need their own closures.
-            simple = frozenset(
-                self.atoms.atom(c.words[0])
-                for c in node.children
-                if isinstance(c, Terms) and len(c.words) == 1 and not c.title_only
-            )
-            parts = [
-                self.spans(c)
-                for c in node.children
-                if not (isinstance(c, Terms) and len(c.words) == 1 and not c.title_only)
-            ]
+    __slots__ = ()
 
-            def or_spans(v: View) -> list[Span]:
-                out: list[Span] = []
-                pos = v.pos
-                present = simple.intersection(pos) if len(pos) < len(simple) else pos.keys() & simple
-                for a in present:
-                    out.extend((p, p) for p in pos[a][:MAX_SPANS])
-                for part in parts:
-                    out.extend(part(v))
-                return out
+    def test(self, v: View) -> bool:
+        raise NotImplementedError
 
-            return or_spans
-        if isinstance(node, Near):
-            return _near_spans(self.spans(node.left), self.spans(node.right), node.distance)
-        raise TypeError(f"not a positional node: {node!r}")  # the parser never builds this
+    def spans(self, v: View) -> list[Span]:
+        raise TypeError(f"not a positional node: {self!r}")  # the parser never builds this
 
-    def _terms_spans(self, node: Terms) -> SpanFn:
-        ids = [self.atoms.atom(w) for w in node.words]
-        title_only = node.title_only
-        if len(ids) == 1:
-            a = ids[0]
+    def witness(self, v: View) -> list[tuple[Span, str]]:
+        return []
 
-            def word_spans(v: View) -> list[Span]:
-                ps = v.pos.get(a)
-                if not ps:
-                    return []
-                if title_only:
-                    return [(p, p) for p in ps[: bisect_left(ps, v.n_title)]]
-                return [(p, p) for p in ps[:MAX_SPANS]]
 
-            return word_spans
-        first, rest = ids[0], ids[1:]
-        width = len(ids) - 1
+@dataclass(frozen=True, slots=True, eq=False)
+class _Word(_Node):
+    atom: int
+    display: str
+    title_only: bool
 
-        def phrase_spans(v: View) -> list[Span]:
-            starts = v.pos.get(first)
-            if not starts:
+    def test(self, v: View) -> bool:
+        if self.title_only:
+            ps = v.pos.get(self.atom)
+            return ps is not None and ps[0] < v.n_title
+        return self.atom in v.pos
+
+    def spans(self, v: View) -> list[Span]:
+        ps = v.pos.get(self.atom)
+        if not ps:
+            return []
+        if self.title_only:
+            return [(p, p) for p in ps[: bisect_left(ps, v.n_title)]]
+        return [(p, p) for p in ps[:MAX_SPANS]]
+
+    def witness(self, v: View) -> list[tuple[Span, str]]:
+        display = self.display
+        return [(s, display) for s in self.spans(v)[:MAX_EVIDENCE]]
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class _Phrase(_Node):
+    first: int
+    rest: tuple[int, ...]
+    display: str
+    title_only: bool
+
+    def test(self, v: View) -> bool:
+        return bool(self.spans(v))
+
+    def spans(self, v: View) -> list[Span]:
+        starts = v.pos.get(self.first)
+        if not starts:
+            return []
+        sets = []
+        for a in self.rest:
+            if a not in v.pos:
                 return []
-            sets = []
-            for a in rest:
-                if a not in v.pos:
-                    return []
-                sets.append(v.posset(a))
-            soft = v.tokens.soft
-            limit = v.n_title if title_only else len(soft)
-            out: list[Span] = []
-            for p in starts[:MAX_SPANS]:
-                if p + width >= limit:
-                    break
-                if all(p + i in s and soft[p + i] for i, s in enumerate(sets, 1)):
-                    out.append((p, p + width))
-            return out
+            sets.append(v.posset(a))
+        soft = v.tokens.soft
+        limit = v.n_title if self.title_only else len(soft)
+        width = len(self.rest)
+        out: list[Span] = []
+        for p in starts[:MAX_SPANS]:
+            if p + width >= limit:
+                break
+            if all(p + i in s and soft[p + i] for i, s in enumerate(sets, 1)):
+                out.append((p, p + width))
+        return out
 
-        return phrase_spans
-
-    def witness(self, node: Node) -> WitnessFn:
-        """Where a true ``node`` matched: positive words only (NOT and lang: contribute none)."""
-        if isinstance(node, Terms):
-            spans, display = self.spans(node), node.display
-            return lambda v: [(s, display) for s in spans(v)[:MAX_EVIDENCE]]
-        if isinstance(node, Near):
-            left, right, distance = self.witness(node.left), self.witness(node.right), node.distance
-
-            def near(v: View) -> list[tuple[Span, str]]:
-                out: list[tuple[Span, str]] = []
-                rs = right(v)
-                for ls, lt in left(v):
-                    for rs_, rt in rs:
-                        if max(rs_[0] - ls[1], ls[0] - rs_[1]) - 1 <= distance:
-                            out += [(ls, lt), (rs_, rt)]
-                            if len(out) >= MAX_EVIDENCE:
-                                return out
-                return out
-
-            return near
-        if isinstance(node, And | Or):
-            parts = [(self.boolean(c), self.witness(c)) for c in node.children]
-            need_all = isinstance(node, And)
-
-            def group(v: View) -> list[tuple[Span, str]]:
-                out: list[tuple[Span, str]] = []
-                for test, wit in parts:
-                    if test(v):
-                        out.extend(wit(v))
-                    elif need_all:
-                        return []
-                return out
-
-            return group
-        return lambda v: []
-
-    def boolean(self, node: Node) -> BoolFn:
-        if isinstance(node, Terms) and len(node.words) == 1:
-            a = self.atoms.atom(node.words[0])
-            if node.title_only:
-                return lambda v: (ps := v.pos.get(a)) is not None and ps[0] < v.n_title
-            return lambda v: a in v.pos
-        if isinstance(node, Terms | Near):
-            spans = self.spans(node)
-            return lambda v: bool(spans(v))
-        if isinstance(node, Lang):
-            lang = node.lang
-            return lambda v: v.lang == lang
-        if isinstance(node, Not):
-            child = self.boolean(node.child)
-            return lambda v: not child(v)
-        if isinstance(node, And):
-            parts = tuple(self.boolean(c) for c in node.children)
-            return lambda v: all(p(v) for p in parts)
-        if isinstance(node, Or):
-            parts = tuple(self.boolean(c) for c in node.children)
-            return lambda v: any(p(v) for p in parts)
-        raise TypeError(f"unknown node: {node!r}")  # pragma: no cover
+    def witness(self, v: View) -> list[tuple[Span, str]]:
+        display = self.display
+        return [(s, display) for s in self.spans(v)[:MAX_EVIDENCE]]
 
 
-def _near_spans(left: SpanFn, right: SpanFn, distance: int) -> SpanFn:
-    def near(v: View) -> list[Span]:
-        ls = left(v)
+@dataclass(frozen=True, slots=True, eq=False)
+class _Near(_Node):
+    left: _Node
+    right: _Node
+    distance: int
+
+    def test(self, v: View) -> bool:
+        ls = self.left.spans(v)
+        if not ls:
+            return False
+        rs = self.right.spans(v)[:MAX_SPANS]
+        distance = self.distance
+        for l0, l1 in ls[:MAX_SPANS]:
+            for r0, r1 in rs:
+                if max(r0 - l1, l0 - r1) - 1 <= distance:
+                    return True
+        return False
+
+    def spans(self, v: View) -> list[Span]:
+        ls = self.left.spans(v)
         if not ls:
             return []
-        rs = right(v)
+        rs = self.right.spans(v)[:MAX_SPANS]
+        distance = self.distance
         out: list[Span] = []
         for l0, l1 in ls[:MAX_SPANS]:
-            for r0, r1 in rs[:MAX_SPANS]:
+            for r0, r1 in rs:
                 if max(r0 - l1, l0 - r1) - 1 <= distance:
                     out.append((min(l0, r0), max(l1, r1)))
         return out
 
-    return near
+    def witness(self, v: View) -> list[tuple[Span, str]]:
+        out: list[tuple[Span, str]] = []
+        rs = self.right.witness(v)
+        distance = self.distance
+        for ls, lt in self.left.witness(v):
+            for rs_, rt in rs:
+                if max(rs_[0] - ls[1], ls[0] - rs_[1]) - 1 <= distance:
+                    out += [(ls, lt), (rs_, rt)]
+                    if len(out) >= MAX_EVIDENCE:
+                        return out
+        return out
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class _Or(_Node):
+    children: tuple[_Node, ...]
+    simple: frozenset[int]  # atoms of the plain-word children, looked up together by ``spans``
+    parts: tuple[_Node, ...]  # the other children
+    gates: tuple[int, ...] | None  # per part, an atom without which it has no spans (None: not all have one)
+
+    def test(self, v: View) -> bool:
+        return any(c.test(v) for c in self.children)
+
+    def spans(self, v: View) -> list[Span]:
+        out: list[Span] = []
+        pos = v.pos
+        simple = self.simple
+        present = simple.intersection(pos) if len(pos) < len(simple) else pos.keys() & simple
+        for a in present:
+            out.extend((p, p) for p in pos[a][:MAX_SPANS])
+        parts = self.parts if self.gates is None else compress(self.parts, map(pos.__contains__, self.gates))
+        for part in parts:
+            out.extend(part.spans(v))
+        return out
+
+    def witness(self, v: View) -> list[tuple[Span, str]]:
+        out: list[tuple[Span, str]] = []
+        for c in self.children:
+            if c.test(v):
+                out.extend(c.witness(v))
+        return out
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class _And(_Node):
+    children: tuple[_Node, ...]
+
+    def test(self, v: View) -> bool:
+        return all(c.test(v) for c in self.children)
+
+    def witness(self, v: View) -> list[tuple[Span, str]]:
+        out: list[tuple[Span, str]] = []
+        for c in self.children:
+            if not c.test(v):
+                return []
+            out.extend(c.witness(v))
+        return out
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class _Not(_Node):
+    child: _Node
+
+    def test(self, v: View) -> bool:
+        return not self.child.test(v)
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class _Lang(_Node):
+    lang: str
+
+    def test(self, v: View) -> bool:
+        return v.lang == self.lang
+
+
+def _plain_word(node: _Node) -> bool:
+    return isinstance(node, _Word) and not node.title_only
+
+
+class _Builder:
+    """Syntax tree → compiled nodes, with the matcher's atoms.
+
+    Atoms are numbered in the order the original closure compiler met them (an OR inside NEAR, or
+    compiled for its positions, numbers its plain words first), because the iteration order of atom
+    sets — and so which of several equally good words the relevance evidence quotes — follows it.
+    """
+
+    def __init__(self, atoms: _Atoms) -> None:
+        self.atoms = atoms
+
+    def node(self, node: Node, positional: bool = False) -> _Node:
+        if isinstance(node, Terms):
+            ids = [self.atoms.atom(w) for w in node.words]
+            if len(ids) == 1:
+                return _Word(ids[0], node.display, node.title_only)
+            return _Phrase(ids[0], tuple(ids[1:]), node.display, node.title_only)
+        if isinstance(node, Lang):
+            return _Lang(node.lang)
+        if isinstance(node, Not):
+            return _Not(self.node(node.child))
+        if isinstance(node, Near):
+            return _Near(self.node(node.left, True), self.node(node.right, True), node.distance)
+        if isinstance(node, And):
+            return _And(tuple(self.node(c) for c in node.children))
+        if isinstance(node, Or):
+            if positional:
+                for c in node.children:
+                    if isinstance(c, Terms) and len(c.words) == 1 and not c.title_only:
+                        self.atoms.atom(c.words[0])
+            children = tuple(self.node(c, positional) for c in node.children)
+            simple = frozenset(c.atom for c in children if isinstance(c, _Word) and not c.title_only)
+            parts = tuple(c for c in children if not _plain_word(c))
+            gates = tuple(_gate(c) for c in parts)
+            return _Or(children, simple, parts, None if -1 in gates else gates)
+        raise TypeError(f"unknown node: {node!r}")  # pragma: no cover
+
+
+def _gate(node: _Node) -> int:
+    """An atom that must be present for ``node`` to have spans, or -1."""
+    if isinstance(node, _Word):
+        return node.atom
+    if isinstance(node, _Phrase):
+        return node.first
+    if isinstance(node, _Near):
+        return _gate(node.left)
+    return -1
+
+
+def _presence_atoms(node: _Node) -> frozenset[int] | None:
+    """For ``a`` and ``a OR b`` (plain words): the atoms whose presence alone makes the query true."""
+    if _plain_word(node):
+        assert isinstance(node, _Word)
+        return frozenset([node.atom])
+    if isinstance(node, _Or) and all(_plain_word(c) for c in node.children):
+        return node.simple
+    return None
+
+
+def _fast_test(node: _Node) -> BoolFn:
+    """``node.test`` as flat closures: plain words of an AND / OR are checked together as sets."""
+    if isinstance(node, _Word) and not node.title_only:
+        a = node.atom
+        return lambda v: a in v.pos
+    if isinstance(node, _Not):
+        inner = _fast_test(node.child)
+        return lambda v: not inner(v)
+    if isinstance(node, _And):
+        req = frozenset(c.atom for c in node.children if isinstance(c, _Word) and _plain_word(c))
+        neg = frozenset(
+            c.child.atom
+            for c in node.children
+            if isinstance(c, _Not) and isinstance(c.child, _Word) and _plain_word(c.child)
+        )
+        rest = tuple(
+            _fast_test(c)
+            for c in node.children
+            if not (_plain_word(c) or (isinstance(c, _Not) and _plain_word(c.child)))
+        )
+        if not rest:
+            if not neg:
+                return lambda v: v.pos.keys() >= req
+            return lambda v: v.pos.keys() >= req and v.pos.keys().isdisjoint(neg)
+
+        def and_test(v: View) -> bool:
+            keys = v.pos.keys()
+            return keys >= req and keys.isdisjoint(neg) and all(t(v) for t in rest)
+
+        return and_test
+    if isinstance(node, _Or):
+        some = node.simple
+        others = tuple(_fast_test(c) for c in node.parts)
+        if not others:
+            return lambda v: not v.pos.keys().isdisjoint(some)
+        if len(others) == 1:
+            other = others[0]
+            return lambda v: not v.pos.keys().isdisjoint(some) or other(v)
+
+        def or_test(v: View) -> bool:
+            return not v.pos.keys().isdisjoint(some) or any(t(v) for t in others)
+
+        return or_test
+    return node.test
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -331,20 +537,114 @@ def _positive_terms(node: Node, out: list[Terms]) -> None:
         _positive_terms(node.right, out)
 
 
-@dataclass(slots=True)
-class _LangPlan:
-    default_true: tuple[int, ...]
-    index: dict[int, tuple[int, ...]]  # atom -> queries to evaluate when it is present
+@dataclass(frozen=True, slots=True, eq=False)
+class _QuerySource:
+    """A query as its lazy hits see it (``EvidenceSource``): plain data, pickled once per dump."""
 
-
-@dataclass(slots=True)
-class _Compiled:
-    ref: str
     kind: Literal["fact", "watch"]
-    query: Query
-    test: BoolFn
-    witness: WitnessFn
-    constant_hit: Hit | None  # for queries without positive words (NOT x, lang:ko): no text to quote
+    ref: str
+    root: _Node
+
+    def evidence_in(self, context: object) -> Evidence:
+        if not isinstance(context, View):
+            raise TypeError(f"expected the View of an article, got {type(context).__name__}")
+        return context.evidence_for(self.root)
+
+
+@dataclass(frozen=True, slots=True)
+class _Section:
+    """The facts (or the watches) as planned for one language (see the module docstring, step 3).
+
+    A candidate is answered by the cheapest rule its shape allows: ``a`` and ``a OR b`` are true when a
+    word of theirs is present (``sure``), ``NOT a`` and ``lang:ko NOT a`` false (``sure_off``); plain-word
+    conjunctions (``a b NOT c``) are checked all at once with set operations (``conj``); the rest run
+    their compiled test (``tested``, ``always``).
+    """
+
+    tested: dict[int, tuple[int, ...]]  # atom -> queries to evaluate when it is present
+    sure: dict[int, tuple[int, ...]]  # atom -> queries true whenever it is present (``a``, ``a OR b``)
+    sure_off: dict[int, tuple[int, ...]]  # atom -> queries of ``base`` false whenever it is present
+    conj: dict[int, tuple[int, ...]]  # atom -> plain-word conjunctions to check when it is present
+    required: dict[int, frozenset[int]]  # conjunction -> the atoms it needs
+    excluded: dict[int, frozenset[int]]  # conjunction -> the atoms it must not see
+    always: frozenset[int]  # true by default, with positive words: evaluated on every article
+    base: tuple[Hit, ...]  # the constant hits of the queries true by default, by query number
+    base_set: frozenset[int]  # their query numbers
+    slot: dict[int, int]  # query number -> ~its place in ``base``, or where its hit goes in ``base``
+    constants: dict[int, Hit]  # query number -> constant hit (queries without positive words)
+
+    def hits(self, v: View, tests: list[BoolFn], sources: list[_QuerySource | None]) -> tuple[Hit, ...]:
+        pos = v.pos
+        candidates = self.always.union(*filter(None, map(self.tested.get, pos)))
+        true = {q for q in candidates if tests[q](v)}
+        true.update(*filter(None, map(self.sure.get, pos)))
+        conj = list(set().union(*filter(None, map(self.conj.get, pos))))
+        if conj:
+            keys = pos.keys()
+            has_all = map(keys.__ge__, map(self.required.__getitem__, conj))
+            has_none = map(keys.isdisjoint, map(self.excluded.__getitem__, conj))
+            true.update(compress(conj, map(and_, has_all, has_none)))
+        changes = true.symmetric_difference(self.base_set.intersection(candidates))
+        changes.update(*filter(None, map(self.sure_off.get, pos)))
+        if not changes:
+            return self.base
+        # Splice: base hits up to each change, then the change (a cut, or a new hit).
+        base, slot, constants = self.base, self.slot, self.constants
+        out: list[Hit] = []
+        done = 0  # base[:done] is settled
+        for q in sorted(changes):
+            k = slot[q]
+            if k < 0:  # true by default, false here: cut base[~k]
+                k = ~k
+                out += base[done:k]
+                done = k + 1
+            else:
+                if k != done:
+                    out += base[done:k]
+                    done = k
+                source = sources[q]
+                if source is None:
+                    out.append(constants[q])
+                else:  # Hit.lazy(source, v), inlined: this runs for every positive hit
+                    hit = _new_hit(Hit)
+                    _set_hit_source(hit, source)
+                    _set_hit_context(hit, v)
+                    out.append(hit)
+        out += base[done:]
+        return tuple(out)
+
+
+_new_hit = object.__new__
+_set_hit_source = Hit.__dict__["_source"].__set__
+_set_hit_context = Hit.__dict__["_context"].__set__
+
+
+def _conjunction(node: _Node, lang: str) -> tuple[frozenset[int], frozenset[int]] | None:
+    """For ``a b NOT c`` (plain words; ``lang:`` parts true in ``lang``): the atoms it needs and excludes."""
+    if not isinstance(node, _And):
+        return None
+    required: list[int] = []
+    excluded: list[int] = []
+    for c in node.children:
+        if isinstance(c, _Word) and not c.title_only:
+            required.append(c.atom)
+        elif isinstance(c, _Not) and isinstance(c.child, _Word) and not c.child.title_only:
+            excluded.append(c.child.atom)
+        elif not (isinstance(c, _Lang) and c.lang == lang):
+            return None
+    return (frozenset(required), frozenset(excluded)) if required else None
+
+
+def _negated_presence(node: _Node, lang: str) -> frozenset[int] | None:
+    """For ``NOT a``, ``NOT (a OR b)``, ``lang:ko NOT a`` (true in ``lang``): the atoms whose presence
+    alone makes it false."""
+    if isinstance(node, _Not):
+        return _presence_atoms(node.child)
+    if isinstance(node, _And):
+        rest = [c for c in node.children if not (isinstance(c, _Lang) and c.lang == lang)]
+        if len(rest) == 1 and isinstance(rest[0], _Not):
+            return _presence_atoms(rest[0].child)
+    return None
 
 
 class CompiledMatcher:
@@ -353,25 +653,29 @@ class CompiledMatcher:
     def __init__(self, facts: tuple[Fact, ...], watches: tuple[WatchSpec, ...]) -> None:
         self._inputs = (facts, watches)
         self._atoms = _Atoms()
-        compiler = _Compiler(self._atoms)
-        self._queries: list[_Compiled] = []
+        builder = _Builder(self._atoms)
         parsed: list[tuple[Literal["fact", "watch"], str, Query]] = []
         for fact in facts:
             parsed.append(("fact", fact.id, _parse(fact.query, f"Fact {fact.id!r}")))
         for watch in watches:
             parsed.append(("watch", watch.id, _parse(watch.query, f"Watch {watch.id!r}")))
+        self._roots: list[Node] = []
+        self._tests: list[BoolFn] = []
+        self._constants: list[Hit | None] = []  # for queries without positive words: no text to quote
+        self._nodes: list[_Node] = []
+        self._sources: list[_QuerySource | None] = []  # for the lazy evidence of queries with positive words
         for kind, ref, query in parsed:
             positives: list[Terms] = []
             _positive_terms(query.root, positives)
-            constant = None if positives else trusted_hit(kind, ref, NO_TEXT_EVIDENCE)
-            self._queries.append(
-                _Compiled(
-                    ref, kind, query, compiler.boolean(query.root), compiler.witness(query.root), constant
-                )
-            )
+            root = builder.node(query.root)
+            self._roots.append(query.root)
+            self._tests.append(_fast_test(root))
+            self._constants.append(None if positives else Hit(kind, ref, NO_TEXT_EVIDENCE))
+            self._nodes.append(root)
+            self._sources.append(_QuerySource(kind, ref, root) if positives else None)
         self._n_facts = len(facts)
         self._relevance = relevance.RelevanceModel(
-            lambda text: compiler.spans(parse_query(text, max_chars=10_000).root)
+            lambda text: builder.node(parse_query(text, max_chars=10_000).root, True).spans
         )
         self._atoms.finish()
         cost: dict[int, int] = defaultdict(int)
@@ -382,91 +686,111 @@ class CompiledMatcher:
                 for w in t.words:
                     cost[self._atoms.atom(w)] += 1 + (8 if w.wildcard and len(w.text) <= 3 else 0)
         self._cost = dict(cost)
-        self._plans: dict[str, _LangPlan] = {}
+        self._plans: dict[str, tuple[_Section, _Section]] = {}
         for lang in COMMON_LANGS:
             self._plan_for(lang)
 
     def __reduce__(self) -> tuple[Any, ...]:
         return (CompiledMatcher, self._inputs)
 
-    def _plan_for(self, lang: str) -> _LangPlan:
+    def _plan_for(self, lang: str) -> tuple[_Section, _Section]:
         plan = self._plans.get(lang)
         if plan is not None:
             return plan
-        default_true: list[int] = []
-        index: dict[int, list[int]] = defaultdict(list)
-        for qid, compiled in enumerate(self._queries):
-            value, change = _plan(compiled.query.root, lang, self._atoms, self._cost)
-            if value:
-                default_true.append(qid)
-            for atom in change:
-                index[atom].append(qid)
-        plan = _LangPlan(tuple(default_true), {a: tuple(q) for a, q in index.items()})
-        if len(self._plans) < 64:  # languages beyond the common ones are planned on demand
+        n_facts = self._n_facts
+        plan = (
+            self._section(lang, range(n_facts)),
+            self._section(lang, range(n_facts, len(self._roots))),
+        )
+        if len(self._plans) < MAX_PLANNED_LANGS:
             self._plans[lang] = plan
         return plan
+
+    def _section(self, lang: str, qids: range) -> _Section:
+        always: list[int] = []
+        base_qids: list[int] = []
+        index: dict[str, dict[int, list[int]]] = {
+            name: defaultdict(list) for name in ("tested", "sure", "sure_off", "conj")
+        }
+        required: dict[int, frozenset[int]] = {}
+        excluded: dict[int, frozenset[int]] = {}
+        for qid in qids:
+            node = self._nodes[qid]
+            value, change = _plan(self._roots[qid], lang, self._atoms, self._cost)
+            if value and self._constants[qid] is None:
+                always.append(qid)
+                continue
+            kind = "tested"
+            if value:
+                base_qids.append(qid)
+                if change == _negated_presence(node, lang):
+                    kind = "sure_off"
+            elif change == _presence_atoms(node):
+                kind = "sure"
+            elif isinstance(node, _Or) and node.simple & change:
+                # ``a OR "b c"``: true when ``a`` is present; the phrase's word needs the test.
+                for atom in node.simple & change:
+                    index["sure"][atom].append(qid)
+                change = change - node.simple
+            elif (shape := _conjunction(node, lang)) is not None:
+                kind = "conj"
+                required[qid], excluded[qid] = shape
+            for atom in change:
+                index[kind][atom].append(qid)
+        constants = {q: hit for q in qids if (hit := self._constants[q]) is not None}
+        base_at = {q: i for i, q in enumerate(base_qids)}
+        tested, sure, sure_off, conj = ({a: tuple(q) for a, q in index[name].items()} for name in index)
+        return _Section(
+            tested=tested,
+            sure=sure,
+            sure_off=sure_off,
+            conj=conj,
+            required=required,
+            excluded=excluded,
+            always=frozenset(always),
+            base=tuple(constants[q] for q in base_qids),
+            base_set=frozenset(base_qids),
+            slot={q: ~base_at[q] if q in base_at else bisect_left(base_qids, q) for q in qids},
+            constants=constants,
+        )
 
     # -----------------------------------------------------------------------------------------------
 
     def view(self, article: Article) -> View:
         text = article.text
         tokens = tokenize(text)
+        raw = tokens.raw
+        atoms = self._atoms
+        resolved: list[tuple[int, ...] | None] = list(map(atoms.cache.get, raw))
+        if None in resolved:  # words not seen before (by this matcher)
+            resolve = atoms.resolve
+            for i in compress(count(), map(is_, resolved, repeat(None))):
+                resolved[i] = resolve(raw[i])
         pos: dict[int, list[int]] = {}
-        resolve = self._atoms.resolve
-        for i, raw in enumerate(tokens.raw):
-            for atom in resolve(raw):
-                found = pos.get(atom)
-                if found is None:
-                    pos[atom] = [i]
-                else:
-                    found.append(i)
+        for i, found in enumerate(resolved):
+            if found:
+                for atom in found:
+                    at = pos.get(atom)
+                    if at is None:
+                        pos[atom] = [i]
+                    else:
+                        at.append(i)
         title_len = len(article.title)
-        n_title = bisect_left(tokens.spans, (title_len, title_len))
+        n_title = tokens.words_before(title_len)
         lang = (article.lang or "und").split("-")[0].lower()
-        return View(tokens, pos, n_title, lang, text, title_len)
+        return View(text, title_len, lang, n_title, pos, tokens)
 
     def match(self, article: Article) -> MatchResult:
         v = self.view(article)
         relevant, relevance_evidence = self._relevance.judge(v)
-        plan = self._plan_for(v.lang)
-        candidates: set[int] = set()
-        index = plan.index
-        for atom in v.pos:
-            qs = index.get(atom)
-            if qs:
-                candidates.update(qs)
-        matched = [q for q in plan.default_true if q not in candidates]
-        matched.extend(q for q in candidates if self._queries[q].test(v))
-        matched.sort()
-        fact_hits: list[Hit] = []
-        watch_hits: list[Hit] = []
-        cache: dict[tuple[tuple[Span, str], ...], Evidence] = {}
-        for qid in matched:
-            if qid < self._n_facts and not relevant:
-                continue
-            compiled = self._queries[qid]
-            hit = compiled.constant_hit or trusted_hit(
-                "fact" if qid < self._n_facts else "watch", compiled.ref, self._evidence(v, compiled, cache)
-            )
-            (fact_hits if qid < self._n_facts else watch_hits).append(hit)
+        fact_plan, watch_plan = self._plan_for(v.lang)
+        tests, sources = self._tests, self._sources
         return MatchResult(
-            relevant=relevant,
-            facts=tuple(fact_hits),
-            watches=tuple(watch_hits),
-            relevance=relevance_evidence,
+            relevant,
+            fact_plan.hits(v, tests, sources) if relevant else (),
+            watch_plan.hits(v, tests, sources),
+            relevance_evidence,
         )
-
-    def _evidence(self, v: View, compiled: _Compiled,
-                  cache: dict[tuple[tuple[Span, str], ...], Evidence]) -> Evidence:
-        fired = tuple(dict.fromkeys(compiled.witness(v)))
-        found = cache.get(fired)
-        if found is not None:
-            return found
-        token_spans = v.tokens.spans
-        char_spans = [(token_spans[s][0], token_spans[e][1]) for (s, e), _ in fired]
-        terms = tuple(dict.fromkeys(term for _, term in fired))
-        evidence = cache[fired] = build_evidence(v.text, v.title_len, char_spans, terms)
-        return evidence
 
 
 def _parse(text: str, what: str) -> Query:

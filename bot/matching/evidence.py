@@ -78,9 +78,9 @@ def _merge(spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
 NO_TEXT_EVIDENCE = Evidence(terms=(), snippet="", highlights=(), field="title")
 
 
-# The matcher builds thousands of Hit/Evidence values per second from data it has already checked;
-# pydantic's validation would cost more than the matching (about 2–4 µs each). These build the same
-# frozen values without re-validating; tests compare them with validated construction.
+# The matcher builds thousands of Evidence values per second from data it has already checked;
+# pydantic's validation would cost more than the matching (about 2–4 µs each). This builds the same
+# frozen value without re-validating; tests compare it with validated construction.
 def trusted_evidence(
     terms: tuple[str, ...],
     snippet: str,
@@ -93,6 +93,5 @@ def trusted_evidence(
 
 
 def trusted_hit(kind: Literal["fact", "watch"], ref: str, evidence: Evidence) -> Hit:
-    hit = object.__new__(Hit)
-    hit.__dict__.update(kind=kind, ref=ref, evidence=evidence)
-    return hit
+    """A hit with its evidence (``Hit`` is no longer validated, so this is plain construction)."""
+    return Hit(kind, ref, evidence)

@@ -49,15 +49,28 @@ def _article(obj: dict[str, Any], line_no: int) -> Article:
     published, known = parse_published(obj.get("published"))
     entry_id = _text(ident) if ident is not None else hashlib.sha256(f"{title}\n{url}".encode()).hexdigest()
     lang = _text(obj.get("lang")) or "und"
-    return Article(feed_url="", entry_id=entry_id, url=url, title=title, summary=text, published=published,
-                   lang=lang, source="", published_known=known)
+    return Article(
+        feed_url="",
+        entry_id=entry_id,
+        url=url,
+        title=title,
+        summary=text,
+        published=published,
+        lang=lang,
+        source="",
+        published_known=known,
+    )
 
 
 def _evidence(ev: Evidence | None) -> dict[str, Any] | None:
     if ev is None:
         return None
-    return {"terms": list(ev.terms), "snippet": ev.snippet, "highlights": [list(h) for h in ev.highlights],
-            "field": ev.field}
+    return {
+        "terms": list(ev.terms),
+        "snippet": ev.snippet,
+        "highlights": [list(h) for h in ev.highlights],
+        "field": ev.field,
+    }
 
 
 def run_match(lines: Iterable[str], out: TextIO, *, facts: tuple[Fact, ...], watch_queries: list[str]) -> int:

@@ -184,7 +184,7 @@ def _lex_lang(text: str, i: int, toks: list[_Tok]) -> int:
     if not _LANG_RE.match(code):
         raise QueryError(
             f"Bad language at position {i}: expected a language code such as lang:ko, lang:ru or lang:en "
-            "right after \"lang:\".",
+            'right after "lang:".',
             i,
         )
     toks.append(_Tok("LANGCODE", code.split("-")[0].lower(), i))
@@ -234,9 +234,7 @@ class _Parser:
 
     def parse(self) -> Node:
         if self.peek().kind == "END":
-            raise QueryError(
-                'Empty query at position 0: expected a word, a "phrase", or lang:xx.', 0
-            )
+            raise QueryError('Empty query at position 0: expected a word, a "phrase", or lang:xx.', 0)
         node = self.or_expr(0)
         tok = self.peek()
         if tok.kind == "RPAREN":

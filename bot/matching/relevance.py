@@ -87,11 +87,12 @@ _NK_ARMY = """
 # North Korean weapons ("North Korean rocket launchers spotted in Kursk", 北 방사포, северокорейские РСЗО).
 _NK_ARMS = """
 (("north korean" OR 북한제* OR 북한산* OR северокорейск*)
-  NEAR/1 (shell OR shells OR artillery OR munition* OR ammunition OR missile* OR "rocket launchers" OR weapon*
+  NEAR/2 (shell OR shells OR artillery OR munition* OR ammunition OR missile* OR "rocket launchers" OR weapon*
   OR arms OR howitzer* OR mlrs OR "kn 23" OR 포탄* OR 탄약* OR 미사일* OR 탄도미사일* OR 무기* OR 방사포*
   OR 자주포* OR снаряд* OR боеприпас* OR ракет* OR оружи* OR гаубиц* OR рсзо OR артиллери*))
 OR ((북한 OR 北 OR кндр)
     NEAR/1 (포탄* OR 탄약* OR 방사포* OR 자주포* OR снаряд* OR боеприпас* OR рсзо OR гаубиц*))
+OR "made in north korea" OR "north korean made" OR "производств* кндр" OR "северокорейск* производств*"
 """
 # Where North Korean weapons are news about the two sides: the war, not any sentence naming Russia.
 _WAR = """
@@ -135,6 +136,18 @@ OR venezuela* OR 중국* OR 중 OR 中 OR 이란* OR 일본* OR 미국* OR 미 O
 OR 베네수엘라* OR китай OR кнр OR иран* OR япони* OR сша OR сири* OR белорусси* OR беларус* OR куб*
 OR венесуэл*
 """
+# Russia's other partners: a headline about one of them and Russia is not about North Korea. (Not "listed"
+# states: "partnership with the DPRK, Vietnam and Egypt" sets this pact beside the others.)
+_PARTNERS = """
+vietnam* OR mongolia* OR egypt* OR india OR 베트남* OR 몽골* OR 이집트* OR 인도
+OR вьетнам* OR монголи* OR египт* OR индия OR индии OR индией
+"""
+# A Russian headline's "с КНДР" / "с Пхеньяном" after a relationship word ("Договор с Пхеньяном заменит…",
+# "Сотрудничество с КНДР") is Moscow's own relationship unless another actor is named in that sentence.
+_OTHER_ACTORS = """
+сеул* OR "южн* коре*" OR вашингтон* OR токио OR пекин* OR минск* OR тегеран* OR ханой* OR трамп* OR байден*
+OR "си цзиньпин*" OR лукашенк* OR зеленск* OR киев* OR украин* OR оон
+"""
 _STRONG_CUES = """
 summit* OR treaty OR treaties OR pact* OR alliance* OR allied OR ally OR allies OR ties OR relations
 OR relationship* OR partnership* OR partner OR partners OR cooperat* OR collaborat* OR visit* OR met OR meet
@@ -148,8 +161,12 @@ OR assist* OR help OR helped OR helping OR backing OR backs OR support* OR pledg
 OR reaffirm* OR sign
 OR ratif* OR bridge OR railway OR rail OR flights OR tourism OR tourists OR workers OR trade OR receives
 OR received OR welcomes OR welcomed OR arrives OR arrived OR invitation OR invite* OR letter OR message
-OR flight OR route OR routes OR "freight" OR students OR exchange* OR resort* OR visa* OR launch OR launches
+OR flight OR route OR routes OR "freight" OR students OR exchange* OR resort* OR visa*
 OR open OR opens OR opened OR thanks OR praise* OR greetings
+OR handed OR hands OR gave OR gives OR transfer* OR shipped OR shipment* OR deliver* OR provid*
+OR perform* OR concert* OR ballet OR theatre OR theater OR cultural OR culture OR festival* OR exhibition*
+OR student OR university OR universities OR study OR studying OR education* OR scholarship* OR athletes
+OR tournament* OR doctors OR medical OR hospital* OR health
 OR 정상회담* OR 회담* OR 조약* OR 협정* OR 동반자* OR 동맹* OR 관계 OR 협력* OR 방문* OR 방북*
 OR 방러* OR 만나*
 OR 만남* OR 만난* OR 회동* OR 접견* OR 대표단* OR 대사* OR 특사* OR 파병* OR 병력* OR 무기* OR 탄약*
@@ -159,6 +176,9 @@ OR 축전*
 OR 서한* OR 감사* OR 서명* OR 체결* OR 비준* OR 교량* OR 두만강* OR 철도* OR 관광* OR 노동자* OR 무역*
 OR 교역* OR 참전* OR 전투* OR 협의* OR 논의* OR 공조* OR 거래* OR 밀월* OR 혈맹* OR 파견*
 OR 직항* OR 노선* OR 운항* OR 항공편* OR 개설* OR 개통* OR 유학생* OR 도착* OR 친서* OR 축하* OR 대표단*
+OR 넘겨* OR 넘긴* OR 보낸* OR 보냈* OR 전달* OR 제공* OR 이전* OR 수출* OR 수입* OR 반입*
+OR 공연* OR 예술* OR 문화* OR 발레* OR 전시* OR 축제* OR 유학* OR 학생* OR 대학* OR 교육* OR 선수단* OR 선수*
+OR 대회* OR 의료* OR 병원* OR 보건*
 OR саммит* OR встреч* OR переговор* OR договор* OR пакт* OR соглашени* OR союз* OR отношени* OR партнерств*
 OR партнёрств* OR сотрудничеств* OR визит* OR посети* OR посещ* OR делегаци* OR посол OR посла OR послом
 OR послу OR войск* OR военнослужащ* OR солдат* OR развертыван* OR развёртыван* OR отправ* OR направ*
@@ -166,13 +186,17 @@ OR оружи* OR боеприпас* OR снаряд* OR поставк* OR п�
 OR двусторонн* OR взаимн* OR координ* OR укрепл* OR углубл* OR расшир* OR обмен* OR поздрав* OR благодар*
 OR помощ* OR помога* OR поддерж* OR подписа* OR подпис* OR ратифи* OR мост* OR рейс* OR туризм* OR турист*
 OR рабоч* OR торгов* OR сражал* OR воюю* OR воева* OR боев* OR принял OR приня* OR прибыл* OR союзник*
-OR авиарейс* OR авиасообщени* OR маршрут* OR запуст* OR откры* OR студент* OR курорт* OR обучени*
+OR авиарейс* OR авиасообщени* OR маршрут* OR откры* OR студент* OR курорт* OR обучени*
+OR переда* OR передач* OR переброс* OR получ* OR присла* OR экспорт* OR импорт* OR продал* OR закуп*
+OR гастрол* OR концерт* OR культур* OR выставк* OR фестивал* OR балет* OR театр* OR артист* OR вуз*
+OR университет* OR учеб* OR образовани* OR сборн* OR матч* OR спортсмен* OR врач* OR медицин* OR больниц*
+OR здравоохранени*
 """
 _WEAK_CUES = """
-military OR defence OR defense OR security OR sanction* OR missile* OR veto* OR nuclear OR minister* OR space
+military OR defence OR defense OR security OR sanction* OR veto* OR nuclear OR minister* OR space
 OR satellite* OR technolog* OR cooperation
-OR 군사* OR 안보* OR 제재* OR 미사일* OR 거부권* OR 핵* OR 장관* OR 외무상* OR 위성* OR 기술*
-OR военн* OR оборон* OR безопасност* OR ракет* OR санкци* OR вето OR ядерн* OR министр* OR мид OR спутник*
+OR 군사* OR 안보* OR 제재* OR 거부권* OR 핵* OR 장관* OR 외무상* OR 위성* OR 기술*
+OR военн* OR оборон* OR безопасност* OR санкци* OR вето OR ядерн* OR министр* OR мид OR спутник*
 OR технолог*
 """
 
@@ -192,6 +216,8 @@ _GROUPS = {
     "kim": _KIM,
     "china": _CHINA,
     "states": _OTHER_STATES,
+    "actors": _OTHER_ACTORS,
+    "partners": _PARTNERS,
     "strong": _STRONG_CUES,
     "weak": _WEAK_CUES,
 }
@@ -255,7 +281,8 @@ class RelevanceModel:
             if not same:
                 continue
             # The nearest other-side name in the sentence that is not the same word (北러 is a compound).
-            near = [b for b in same if not (a[0] <= b[1] and b[0] <= a[1])]
+            # A semicolon joins two separate reports ("North Korea fired a missile; Russia held drills").
+            near = [b for b in same if not (a[0] <= b[1] and b[0] <= a[1]) and not _clauses_apart(v, a, b)]
             if not near:
                 continue
             b = min(near, key=lambda b: max(b[0] - a[1], a[0] - b[1]))
@@ -268,12 +295,22 @@ class RelevanceModel:
             if not best_pair or cue > best_cue:
                 best_pair = [a, b] + ([cue_span] if cue_span else [])
                 best_cue = cue
+        strong = bool(compound or troops or leaders)
+        # Names side by side with no word of a relationship anywhere near them ("a North Korean missile
+        # flew toward Russia's Primorye") earn the pair point only: repeating them does not make a relation.
         if pair_sentences:
-            score += 1 + best_cue + (1 if len(pair_sentences) > 1 else 0)
+            score += 1 + best_cue + (1 if len(pair_sentences) > 1 and best_cue else 0)
             fired.extend(best_pair)
-        if _in_title(nk, v) and _in_title(ru, v):
+        if _in_title(nk, v) and _in_title(ru, v) and (best_cue or strong):
             score += 1
-        if g["china"] and not (compound or troops or leaders):
+        with_nk = [] if strong or ru else _ru_with_nk(v, nk, g["strong"], g["states"] + g["actors"])
+        if with_nk:
+            score += 3
+            fired.extend(with_nk)
+        # A headline about Russia and another state ("Putin visits Vietnam") with no North Korean name in it:
+        # the North Korean mention in the summary is background.
+        elsewhere = not _in_title(nk, v) and _in_title(ru, v) and _in_title(g["states"] + g["partners"], v)
+        if (g["china"] or elsewhere) and not strong:
             score -= 2
         if score < THRESHOLD:
             return False, None
@@ -298,12 +335,44 @@ def _leader_kim(v: View, i: int) -> bool:
         return nxt.startswith(_KIM_TITLES_KO)
     if not nxt[:1].isupper():
         return True
+    if word == "kim" and not _title_case(v, i):  # "Kim Kardashian mocks Putin": a capitalised surname follows
+        return nxt.casefold() == "jong"
     if word == "ким":  # "Ким Ён Нам" is someone else; "Ким Чен Ын" is a full name matched elsewhere
         return nxt.casefold() in ("чен", "ё")
     # "Kim Hong-kyun": a hyphenated Korean given name follows. A capitalised word alone may be a headline's
     # title case ("Putin Thanks Kim For Troops").
     spans = v.tokens.spans
     return not (i + 2 < len(raw) and soft[i + 2] and "-" in v.text[spans[i + 1][1] : spans[i + 2][0]])
+
+
+def _title_case(v: View, i: int) -> bool:
+    """Whether the sentence of token ``i`` is written in title case (most longer words capitalised)."""
+    raw, sentence = v.tokens.raw, v.tokens.sentence
+    words = [w for j, w in enumerate(raw) if sentence[j] == sentence[i] and len(w) >= 4 and w.isalpha()]
+    return bool(words) and sum(w[:1].isupper() for w in words) >= 0.7 * len(words)
+
+
+def _clauses_apart(v: View, a: Span, b: Span) -> bool:
+    spans = v.tokens.spans
+    first, second = (a, b) if a[0] < b[0] else (b, a)
+    return ";" in v.text[spans[first[1]][1] : spans[second[0]][0]]
+
+
+def _ru_with_nk(v: View, nk: list[Span], strong: list[Span], others: list[Span]) -> list[Span]:
+    """In a Russian headline, a relationship word shortly before "с КНДР" / "с Пхеньяном" (Moscow's own
+    treaty, talks, cooperation), with no other actor named in the headline."""
+    if v.lang != "ru" or any(o[0] < v.n_title for o in others):
+        return []
+    raw = v.tokens.raw
+    for a in nk:
+        if a[0] >= v.n_title or a[0] == 0 or raw[a[0] - 1].casefold() not in ("с", "со"):
+            continue
+        if not raw[a[0]].casefold().startswith(("кндр", "пхеньян", "северн")):
+            continue
+        for c in strong:
+            if a[0] - 1 - CUE_BEFORE <= c[0] < a[0] - 1:
+                return [c, a]
+    return []
 
 
 def _troops(
@@ -338,7 +407,7 @@ def _cue(
 ) -> tuple[int, Span | None]:
     first, last = lo - CUE_BEFORE, hi + after
     for spans, value in ((strong, 2), (weak, 1)):
-        for s in spans:
+        for s in sorted(spans):
             if first <= s[0] <= last and sentence[s[0]] == sentence[lo]:
                 return value, s
     return 0, None

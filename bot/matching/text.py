@@ -18,13 +18,15 @@ from __future__ import annotations
 import re
 import threading
 import unicodedata
-from dataclasses import dataclass
+from bisect import bisect_left
 from functools import lru_cache
+from itertools import accumulate, compress
 
 import Stemmer
 
 # A word: letters/digits (any script), with inner apostrophes ("don't", "Korea's").
 TOKEN_RE = re.compile(r"[^\W_]+(?:['’][^\W_]+)*")
+_SPLIT_RE = re.compile(f"({TOKEN_RE.pattern})")
 
 # Separators that keep two words in one phrase: spaces, hyphens and dashes, slashes, middle dots
 # ("북·러", "North Korea-Russia", "КНДР–Россия"). Anything else (comma, full stop, brackets, quotes,
@@ -76,6 +78,8 @@ def normalize(text: str) -> str:
 
 def script_of(word: str) -> str:
     """``"ko"`` (Hangul or Han), ``"ru"`` (Cyrillic), ``"en"`` (Latin) or ``"other"``."""
+    if word.isascii():
+        return "en" if _LATIN_RE.search(word) else "other"
     if _HANGUL_OR_HAN_RE.search(word):
         return "ko"
     if _CYRILLIC_RE.search(word):
@@ -94,7 +98,10 @@ def _strip_possessive(word: str) -> str:
 @lru_cache(maxsize=65536)
 def word_key(word: str) -> str:
     """The key a normalised query word is looked up by (see the module docstring)."""
-    word = _strip_possessive(word)
+    return _key(_strip_possessive(word))
+
+
+def _key(word: str) -> str:
     script = script_of(word)
     if script == "en":
         return str(_stemmer("english").stemWord(word))
@@ -106,10 +113,15 @@ def word_key(word: str) -> str:
 @lru_cache(maxsize=65536)
 def token_keys(word: str) -> tuple[str, ...]:
     """Every key a normalised token answers to: its own key, plus particle-stripped Korean forms."""
-    key = word_key(word)
-    if script_of(word) != "ko":
-        return (key,)
-    keys = [key]
+    stripped = _strip_possessive(word)
+    script = script_of(stripped)
+    if script == "en":
+        return (str(_stemmer("english").stemWord(stripped)),)
+    if script == "ru":
+        return (str(_stemmer("russian").stemWord(stripped)),)
+    if script != "ko" and (stripped is word or script_of(word) != "ko"):
+        return (stripped,)
+    keys = [stripped]
     for base in _strip_particle(word):
         if base not in keys:
             keys.append(base)
@@ -119,12 +131,23 @@ def token_keys(word: str) -> tuple[str, ...]:
     return tuple(keys)
 
 
+def _particles_by_last_char() -> dict[str, tuple[tuple[str, int], ...]]:
+    out: dict[str, list[tuple[str, int]]] = {}
+    for particle in KOREAN_PARTICLES:  # longest first
+        out.setdefault(particle[-1], []).append((particle, len(particle)))
+    return {last: tuple(ps) for last, ps in out.items()}
+
+
+_PARTICLES_BY_LAST = _particles_by_last_char()
+
+
 def _strip_particle(word: str) -> list[str]:
-    return [
-        word[:-n]
-        for n in range(min(_LONGEST_PARTICLE, len(word) - 1), 0, -1)
-        if word[-n:] in _PARTICLE_SET
-    ]
+    """``word`` without each particle it ends with, longest particle first (never the whole word)."""
+    particles = _PARTICLES_BY_LAST.get(word[-1:])
+    if not particles:
+        return []
+    n = len(word)
+    return [word[: n - k] for p, k in particles if k < n and word.endswith(p)]
 
 
 def ru_ending_ok(stem: str, ending: str) -> bool:
@@ -137,55 +160,73 @@ def ru_ending_ok(stem: str, ending: str) -> bool:
     return all(ch in _RU_VOWELS for ch in ending)
 
 
-@dataclass(frozen=True, slots=True)
 class Tokens:
-    """A text split into words. ``soft[i]``: only soft separators between word i-1 and word i;
-    ``sentence[i]``: the sentence number of word i."""
+    """A text split into words. ``raw[i]``: word i as written; ``spans[i]``: its (start, end) offsets;
+    ``soft[i]``: only soft separators between word i-1 and word i; ``sentence[i]``: its sentence number.
+    ``spans`` is built on first use (most articles never need offsets)."""
 
-    raw: tuple[str, ...]
-    spans: tuple[tuple[int, int], ...]
-    soft: tuple[bool, ...]
-    sentence: tuple[int, ...]
+    __slots__ = ("_bounds", "_spans", "raw", "sentence", "soft")
+
+    def __init__(
+        self, raw: tuple[str, ...], soft: tuple[bool, ...], sentence: tuple[int, ...], bounds: list[int]
+    ) -> None:
+        self.raw = raw
+        self.soft = soft
+        self.sentence = sentence
+        self._bounds = bounds  # start of word 0, end of word 0, start of word 1, …, end of the text
+        self._spans: tuple[tuple[int, int], ...] | None = None
+
+    @property
+    def spans(self) -> tuple[tuple[int, int], ...]:
+        spans = self._spans
+        if spans is None:
+            bounds = self._bounds
+            spans = self._spans = tuple(zip(bounds[:-1:2], bounds[1::2], strict=True))
+        return spans
+
+    def words_before(self, offset: int) -> int:
+        """How many words start before character ``offset``."""
+        return (bisect_left(self._bounds, offset) + 1) // 2
 
 
-_gap_cache: dict[str, tuple[bool, bool]] = {}
+_GAP_CACHE_MAX = 4096  # distinct separators remembered (spaces, ", ", ". " …)
+_soft_cache: dict[str, bool] = {}
+_break_cache: dict[str, int] = {}  # 0: none; 1: sentence end unless after a short word; 2: line break
 
 
-def _gap_kind(gap: str) -> tuple[bool, bool]:
-    kind = _gap_cache.get(gap)
-    if kind is None:
-        soft = _SOFT_GAP_RE.fullmatch(gap) is not None
-        ends_sentence = "\n" in gap or _SENTENCE_END_RE.search(gap) is not None
-        kind = (soft, ends_sentence)
-        if len(_gap_cache) < 4096:
-            _gap_cache[gap] = kind
-    return kind
+def _gap_kinds(gaps: list[str]) -> tuple[list[bool], list[int]]:
+    soft = list(map(_soft_cache.get, gaps))
+    breaks = list(map(_break_cache.get, gaps))
+    if None in soft:
+        for i, gap in enumerate(gaps):
+            if soft[i] is None:
+                soft[i] = _SOFT_GAP_RE.fullmatch(gap) is not None
+                breaks[i] = 2 if "\n" in gap else 1 if _SENTENCE_END_RE.search(gap) is not None else 0
+                if len(_soft_cache) < _GAP_CACHE_MAX:
+                    _soft_cache[gap] = soft[i]  # type: ignore[assignment]
+                    _break_cache[gap] = breaks[i]  # type: ignore[assignment]
+    return soft, breaks  # type: ignore[return-value]
 
 
 def tokenize(text: str) -> Tokens:
     """Split ``text`` into words with offsets, phrase joints and sentence numbers."""
-    raw: list[str] = []
-    spans: list[tuple[int, int]] = []
-    soft: list[bool] = []
-    sentence: list[int] = []
-    prev_end = 0
-    current = 0
-    for m in TOKEN_RE.finditer(text):
-        start, end = m.span()
-        word = m.group()
-        if raw:
-            is_soft, ends_sentence = _gap_kind(text[prev_end:start])
+    parts = _SPLIT_RE.split(text)  # gap, word, gap, word, …, gap
+    if len(parts) == 1:
+        return Tokens((), (), (), [])
+    raw = parts[1::2]
+    gaps = parts[2:-1:2]  # gaps[i] separates word i and word i + 1
+    soft, breaks = _gap_kinds(gaps)
+    sentence: tuple[int, ...]
+    if any(breaks):
+        steps = [0] * len(breaks)
+        for i in compress(range(len(breaks)), breaks):
             # "U.S. and Russia": a full stop after a one- or two-letter word is an abbreviation.
-            if ends_sentence and (len(raw[-1]) > 2 or "\n" in text[prev_end:start]):
-                current += 1
-            soft.append(is_soft)
-        else:
-            soft.append(False)
-        raw.append(word)
-        spans.append((start, end))
-        sentence.append(current)
-        prev_end = end
-    return Tokens(tuple(raw), tuple(spans), tuple(soft), tuple(sentence))
+            if breaks[i] == 2 or len(raw[i]) > 2:
+                steps[i] = 1
+        sentence = tuple(accumulate(steps, initial=0))
+    else:
+        sentence = (0,) * len(raw)
+    return Tokens(tuple(raw), (False, *soft), sentence, list(accumulate(map(len, parts))))
 
 
 def split_words(text: str) -> list[tuple[str, int, int]]:

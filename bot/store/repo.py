@@ -133,6 +133,20 @@ class PlannedDelivery:
     not_before: datetime | None = None
 
 
+def _delivery_values(p: PlannedDelivery, now: datetime) -> dict[str, Any]:
+    """The outbox row for a planned delivery."""
+    return {
+        "key": p.key,
+        "subscription_id": p.subscription_id,
+        "kind": p.kind,
+        "story_id": p.story_id,
+        "payload": PAYLOAD_ADAPTER.dump_json(p.payload).decode(),
+        "status": p.status,
+        "not_before": p.not_before or now,
+        "created_at": now,
+    }
+
+
 def _feed_row(r: sa.Row[Any]) -> FeedRow:
     return FeedRow(**{f.name: getattr(r, f.name) for f in dataclasses.fields(FeedRow)})
 
@@ -839,21 +853,7 @@ class Store:
                 chunk = planned[i : i + 200]
                 stmt = (
                     self._insert(t.deliveries)
-                    .values(
-                        [
-                            {
-                                "key": p.key,
-                                "subscription_id": p.subscription_id,
-                                "kind": p.kind,
-                                "story_id": p.story_id,
-                                "payload": PAYLOAD_ADAPTER.dump_json(p.payload).decode(),
-                                "status": p.status,
-                                "not_before": p.not_before or now,
-                                "created_at": now,
-                            }
-                            for p in chunk
-                        ]
-                    )
+                    .values([_delivery_values(p, now) for p in chunk])
                     .on_conflict_do_nothing(index_elements=["key"])
                     .returning(t.deliveries.c.id)
                 )
@@ -1256,15 +1256,7 @@ class Store:
             if summary is not None:
                 await c.execute(
                     self._insert(t.deliveries)
-                    .values(
-                        key=summary.key,
-                        subscription_id=subscription_id,
-                        kind=summary.kind,
-                        payload=PAYLOAD_ADAPTER.dump_json(summary.payload).decode(),
-                        status="pending",
-                        not_before=now,
-                        created_at=now,
-                    )
+                    .values(**_delivery_values(summary, now))
                     .on_conflict_do_nothing(index_elements=["key"])
                 )
             return True
@@ -1316,15 +1308,7 @@ class Store:
             if delivery is not None:
                 await c.execute(
                     self._insert(t.deliveries)
-                    .values(
-                        key=delivery.key,
-                        subscription_id=subscription_id,
-                        kind=delivery.kind,
-                        payload=PAYLOAD_ADAPTER.dump_json(delivery.payload).decode(),
-                        status="pending",
-                        not_before=now,
-                        created_at=now,
-                    )
+                    .values(**_delivery_values(delivery, now))
                     .on_conflict_do_nothing(index_elements=["key"])
                 )
             await c.execute(

@@ -12,9 +12,9 @@ from pathlib import Path
 import brotli
 import pytest
 from aiohttp import web
-from tests.ingest.ingest_support import FeedServer, make_settings, rss, wait_for
 
 from bot.ingest.fetch import Fetcher, Validators, body_hash, parse_max_age, parse_retry_after
+from tests.ingest.ingest_support import FeedServer, make_settings, rss, wait_for
 
 MiB = 1024 * 1024
 NO_VALIDATORS = Validators(None, None, None)

@@ -20,12 +20,12 @@ import brotli
 import psutil
 import pytest
 from aiohttp import web
-from tests.ingest.ingest_support import FeedServer, PeakMemory, corpora_dir, make_settings, rss
 
 from bot.ingest.fetch import Fetcher, Validators
 from bot.ingest.parse import FeedError, ParsedFeed
 from bot.ingest.workers import ParserPool
 from bot.models import FeedSpec
+from tests.ingest.ingest_support import FeedServer, PeakMemory, corpora_dir, make_settings, rss
 
 MiB = 1024 * 1024
 PEAK_MEMORY_BOUND = 600 * MiB  # this process + workers + forkserver, measured ~300 MiB

@@ -9,7 +9,6 @@ import socket
 import pytest
 from aiohttp import web
 from aiohttp.abc import AbstractResolver, ResolveResult
-from tests.ingest.ingest_support import FeedServer, make_settings, rss
 
 from bot.ingest.fetch import Fetcher, Validators
 from bot.ingest.netguard import (
@@ -20,6 +19,7 @@ from bot.ingest.netguard import (
     is_public_address,
     networks_policy,
 )
+from tests.ingest.ingest_support import FeedServer, make_settings, rss
 
 NO_VALIDATORS = Validators(None, None, None)
 

@@ -8,11 +8,11 @@ from collections import Counter
 from datetime import UTC, datetime
 
 import pytest
-from tests.ingest.ingest_support import corpora_dir, rss
 
 from bot.ingest.normalize import canonical_url, detect_language
 from bot.ingest.parse import FeedError, ParsedFeed, declares_entities, parse_and_normalize
 from bot.models import FeedSpec
+from tests.ingest.ingest_support import corpora_dir, rss
 
 NOW = datetime(2024, 9, 12, 12, 0, tzinfo=UTC)
 FEED = FeedSpec(url="https://example.com/feed.xml", name="Example")

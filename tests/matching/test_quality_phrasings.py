@@ -144,6 +144,26 @@ CASES: list[tuple[str, str, bool, tuple[str, ...]]] = [
     ("ru", "Российские студенты выступили на олимпиаде в Пекине", False, ()),
     ("en", "Soldiers from North Korea join Russian assault in Kursk", True, ("troops_kursk",)),
     ("ru", "Войска КНДР участвуют в боях в Курской области", True, ("troops_kursk",)),
+    # Second round: transfer verbs, exchanges without a cue word, implied Russia, and the near misses.
+    ("ru", "Москва передала Пхеньяну зенитные комплексы", True, ("arms_transfers",)),
+    ("ru", "КНДР прислала в Россию еще 2 тысячи военных", True, ("troops_kursk",)),
+    ("ru", "Российский балет выступит на сцене театра в Пхеньяне", True, ()),
+    ("ru", "Соглашение с Пхеньяном о безвизовых поездках вступит в силу летом", True, ("ratification",)),
+    ("ru", "Сеул прекратил сотрудничество с КНДР в Кэсоне", False, ()),
+    ("ru", "КНДР испытала новый двигатель; Россия отчиталась о запуске спутника", False, ()),
+    (
+        "ru",
+        "Россия и КНДР подписали меморандум о туризме | Стороны договорились об увеличении рейсов.",
+        True,
+        (),
+    ),
+    ("ko", "북한 의료진, 러시아 병원서 연수", True, ()),
+    ("ko", "북러 조약, 러시아가 이집트와 맺은 동반자 협정과 달라", True, ()),
+    ("ko", "러시아 교육부와 북한 교육성, 교원 교류 협정 서명", True, ()),
+    ("ko", "푸틴, 몽골 방문 | 푸틴 대통령은 북한과의 조약 이후 처음으로 울란바토르를 찾았다.", False, ()),
+    ("en", "Kim Kardashian says she would love to interview Putin", False, ()),
+    ("en", "North Korean students begin courses at Russian universities", True, ()),
+    ("en", "North Korea test-fires missile; Russia launches Soyuz", False, ()),
 ]
 
 
