@@ -32,7 +32,7 @@ typecheck: $(STAMP_DEV)
 	$(BIN)/mypy --strict bot
 
 pytest: $(STAMP_DEV)
-	$(BIN)/pytest -q
+	$(BIN)/pytest -q -rs
 
 bench: $(STAMP_DEV)
 	$(BIN)/python benchmarks/bench_match.py
