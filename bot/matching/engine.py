@@ -50,7 +50,16 @@ from bot.matching import relevance
 from bot.matching.catalog import FACT_QUERY_MAX_CHARS
 from bot.matching.evidence import NO_TEXT_EVIDENCE, build_evidence
 from bot.matching.query import And, Lang, Near, Node, Not, Or, Query, QueryError, Terms, Word, parse_query
-from bot.matching.text import Tokens, normalize, ru_ending_ok, script_of, token_keys, tokenize, word_key
+from bot.matching.text import (
+    Tokens,
+    normalize,
+    ru_ending_ok,
+    script_of,
+    token_keys,
+    token_keys_many,
+    tokenize,
+    word_key,
+)
 from bot.models import Article, Evidence, Fact, Hit, MatchResult, WatchSpec
 
 log = logging.getLogger(__name__)
@@ -186,9 +195,32 @@ class _Atoms:
         self.cache[raw] = found
         return found
 
+    def resolve_many(self, raws: list[str]) -> list[tuple[int, ...]]:
+        """``resolve`` of each distinct word form in ``raws``; the new ones are resolved in one batch."""
+        by_word = self.by_word
+        words = [raw.lower() if raw.isascii() else normalize(raw) for raw in raws]  # NFKC keeps ASCII
+        found: list[tuple[int, ...] | None] = list(map(by_word.get, words))
+        if None in found:
+            new = [i for i, f in enumerate(found) if f is None]
+            fresh = list(dict.fromkeys(words[i] for i in new))
+            resolved = dict(zip(fresh, map(self._atoms_of, fresh, token_keys_many(fresh)), strict=True))
+            for i in new:
+                found[i] = resolved[words[i]]
+            if len(by_word) + len(resolved) > WORD_CACHE_MAX:
+                by_word.clear()
+            by_word.update(resolved)
+        cache = self.cache
+        if len(cache) + len(raws) > WORD_CACHE_MAX:
+            cache.clear()
+        cache.update(zip(raws, found, strict=True))  # type: ignore[arg-type]
+        return found  # type: ignore[return-value]
+
     def _resolve_word(self, word: str) -> tuple[int, ...]:
+        return self._atoms_of(word, token_keys(word))
+
+    def _atoms_of(self, word: str, keys: tuple[str, ...]) -> tuple[int, ...]:
         exact = self.exact
-        atoms = [a for key in token_keys(word) for a in exact.get(key, ())]
+        atoms = [a for key in keys for a in exact.get(key, ())]
         if self.automaton is not None:
             for _end, (prefix, items) in self.automaton.iter("\x02" + word):
                 ending = word[len(prefix) :]
@@ -762,10 +794,12 @@ class CompiledMatcher:
         raw = tokens.raw
         atoms = self._atoms
         resolved: list[tuple[int, ...] | None] = list(map(atoms.cache.get, raw))
-        if None in resolved:  # words not seen before (by this matcher)
-            resolve = atoms.resolve
-            for i in compress(count(), map(is_, resolved, repeat(None))):
-                resolved[i] = resolve(raw[i])
+        if None in resolved:  # words not seen before (by this matcher): resolved in one batch
+            new = list(compress(count(), map(is_, resolved, repeat(None))))
+            forms = list(dict.fromkeys(map(raw.__getitem__, new)))
+            got = dict(zip(forms, atoms.resolve_many(forms), strict=True))
+            for i in new:
+                resolved[i] = got[raw[i]]
         pos: dict[int, list[int]] = {}
         for i, found in enumerate(resolved):
             if found:

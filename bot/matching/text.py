@@ -28,10 +28,11 @@ import Stemmer
 TOKEN_RE = re.compile(r"[^\W_]+(?:['’][^\W_]+)*")
 _SPLIT_RE = re.compile(f"({TOKEN_RE.pattern})")
 
-# Separators that keep two words in one phrase: spaces, hyphens and dashes, slashes, middle dots
-# ("북·러", "North Korea-Russia", "КНДР–Россия"). Anything else (comma, full stop, brackets, quotes,
-# line break) ends a phrase, so "China, North Korea, Russia" is not the phrase "north korea russia".
-_SOFT_GAP_RE = re.compile(r"[ \t\u00a0\-\u2010\u2011\u2012\u2013/\u00b7\u30fb\u318d\u2027&+]*")
+# Separators that keep two words in one phrase: spaces, hyphens and dashes (U+2010–U+2015 up to the em
+# dash and horizontal bar, U+2212 minus), slashes, middle dots ("북·러", "North Korea-Russia",
+# "КНДР–Россия", "Москва — Пхеньян"). Anything else (comma, full stop, brackets, quotes, line break)
+# ends a phrase, so "China, North Korea, Russia" is not the phrase "north korea russia".
+_SOFT_GAP_RE = re.compile(r"[ \t\u00a0\-\u2010-\u2015\u2212/\u00b7\u30fb\u318d\u2027&+]*")
 # A sentence ends at . ! ? (or their CJK forms) followed by a space, or at a line break.
 _SENTENCE_END_RE = re.compile(r"[.!?。！？…][\"'”’»)\]]*\s|\n")
 
@@ -60,14 +61,15 @@ _stemmers = threading.local()
 
 
 def _stemmer(language: str) -> Stemmer.Stemmer:
-    # PyStemmer objects are not thread-safe; one per thread and language.
+    # PyStemmer objects are not thread-safe; one per thread and language. Their own word cache is off
+    # (size 0): the matcher caches what it resolves, and on a miss PyStemmer's cache costs ~3x the stemming.
     cache: dict[str, Stemmer.Stemmer] | None = getattr(_stemmers, "cache", None)
     if cache is None:
         cache = {}
         _stemmers.cache = cache
     stemmer = cache.get(language)
     if stemmer is None:
-        stemmer = cache[language] = Stemmer.Stemmer(language)
+        stemmer = cache[language] = Stemmer.Stemmer(language, 0)
     return stemmer
 
 
@@ -113,14 +115,37 @@ def _key(word: str) -> str:
 @lru_cache(maxsize=65536)
 def token_keys(word: str) -> tuple[str, ...]:
     """Every key a normalised token answers to: its own key, plus particle-stripped Korean forms."""
-    stripped = _strip_possessive(word)
-    script = script_of(stripped)
-    if script == "en":
-        return (str(_stemmer("english").stemWord(stripped)),)
-    if script == "ru":
-        return (str(_stemmer("russian").stemWord(stripped)),)
-    if script != "ko" and (stripped is word or script_of(word) != "ko"):
-        return (stripped,)
+    return token_keys_many([word])[0]
+
+
+def token_keys_many(words: list[str]) -> list[tuple[str, ...]]:
+    """``token_keys`` of each word, uncached; Latin and Cyrillic words are stemmed in one call each."""
+    out: list[tuple[str, ...]] = [()] * len(words)
+    en_at: list[int] = []
+    en_words: list[str] = []
+    ru_at: list[int] = []
+    ru_words: list[str] = []
+    for i, word in enumerate(words):
+        stripped = word[:-2] if len(word) > 2 and word.endswith(("'s", "’s")) else word
+        script = script_of(stripped)
+        if script == "en":
+            en_at.append(i)
+            en_words.append(stripped)
+        elif script == "ru":
+            ru_at.append(i)
+            ru_words.append(stripped)
+        elif script != "ko" and (stripped is word or script_of(word) != "ko"):
+            out[i] = (stripped,)
+        else:
+            out[i] = _korean_keys(word, stripped)
+    for at, batch, language in ((en_at, en_words, "english"), (ru_at, ru_words, "russian")):
+        if batch:
+            for i, stem in zip(at, _stemmer(language).stemWords(batch), strict=True):
+                out[i] = (str(stem),)
+    return out
+
+
+def _korean_keys(word: str, stripped: str) -> tuple[str, ...]:
     keys = [stripped]
     for base in _strip_particle(word):
         if base not in keys:

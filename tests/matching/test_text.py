@@ -58,3 +58,12 @@ def test_tokenize_offsets_soft_joints_and_sentences() -> None:
 
 def test_abbreviation_does_not_end_a_sentence() -> None:
     assert len(set(tokenize("U.S. and Russia talk").sentence)) == 1
+
+
+def test_every_dash_keeps_a_phrase() -> None:
+    # Hyphen, en dash, em dash (U+2014), horizontal bar (U+2015), minus sign (U+2212), with or without spaces.
+    for dash in ("-", "\u2013", " \u2013 ", "\u2014", " \u2014 ", " \u2015 ", " \u2212 "):
+        assert hits('"москва пхеньян"', f"Рейс Москва{dash}Пхеньян", lang="ru"), repr(dash)
+        assert tokenize(f"Москва{dash}Пхеньян").soft == (False, True), repr(dash)
+    assert not hits('"москва пхеньян"', "Рейс Москва, Пхеньян", lang="ru")
+    assert not hits('"москва пхеньян"', "Рейс Москва. Пхеньян", lang="ru")
