@@ -133,6 +133,23 @@ class PlannedDelivery:
     not_before: datetime | None = None
 
 
+def _article_values(feed_id: int, a: Article, *, now: datetime, seeded: bool) -> dict[str, Any]:
+    """The articles row for a newly seen article."""
+    return {
+        "feed_id": feed_id,
+        "entry_id": a.entry_id,
+        "url": a.url,
+        "title": a.title,
+        "summary": a.summary,
+        "published": a.published,
+        "published_known": a.published_known,
+        "first_seen": now,
+        "lang": a.lang,
+        "source": a.source,
+        "seeded": seeded,
+    }
+
+
 def _delivery_values(p: PlannedDelivery, now: datetime) -> dict[str, Any]:
     """The outbox row for a planned delivery."""
     return {
@@ -464,22 +481,7 @@ class Store:
             by_entry.setdefault(a.entry_id, a)
 
         async def fn(c: AsyncConnection) -> list[tuple[int, Article]]:
-            rows = [
-                {
-                    "feed_id": feed_id,
-                    "entry_id": a.entry_id,
-                    "url": a.url,
-                    "title": a.title,
-                    "summary": a.summary,
-                    "published": a.published,
-                    "published_known": a.published_known,
-                    "first_seen": now,
-                    "lang": a.lang,
-                    "source": a.source,
-                    "seeded": seeded,
-                }
-                for a in by_entry.values()
-            ]
+            rows = [_article_values(feed_id, a, now=now, seeded=seeded) for a in by_entry.values()]
             stmt = (
                 self._insert(t.articles)
                 .on_conflict_do_nothing(index_elements=["feed_id", "entry_id"])
@@ -1367,20 +1369,7 @@ class Store:
 
         async def fn(c: AsyncConnection) -> list[tuple[int, Article, MatchResult]]:
             rows = [
-                {
-                    "feed_id": feed_id,
-                    "entry_id": a.entry_id,
-                    "url": a.url,
-                    "title": a.title,
-                    "summary": a.summary,
-                    "published": a.published,
-                    "published_known": a.published_known,
-                    "first_seen": now,
-                    "lang": a.lang,
-                    "source": a.source,
-                    "seeded": seeded,
-                    "relevant": m.relevant,
-                }
+                {**_article_values(feed_id, a, now=now, seeded=seeded), "relevant": m.relevant}
                 for a, m in by_entry.values()
             ]
             # executemany: the statement is compiled once and cached (SQLAlchemy batches the VALUES and
