@@ -11,6 +11,8 @@ summary show the two sides *interacting*. The signals, each written in the query
 - both sides within a few words in one sentence ....................................................... +1
   - with a relationship cue (summit, treaty, troops, met, ties, 회담, договор…) close by ........... +2
     (a weaker cue — military, sanctions, security — gives +1)
+    (no cue in a sentence that counts the states present, "20개국", "из 35 стран"; a weak cue beside a
+    third state, "Japan extends sanctions on North Korea and Russia", gives nothing)
 - both sides in the title, or in two sentences .................................................. +1 each
 - Russia paired with China ("Russia and China", 중러, Китай и Россия) without any of the strong signals
   above — the joint statements on sanctions that are about North Korea, not about the relationship ..... −2
@@ -21,6 +23,7 @@ through the engine's stems, Korean particles and prefixes.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
@@ -34,6 +37,10 @@ Span = tuple[int, int]
 SpanCompiler = Callable[[str], Callable[["View"], list[Span]]]
 
 THRESHOLD = 3
+# "20개국", "30여개국": a count of states written as one Korean word (particles may follow).
+_KO_COUNT_RE = re.compile(r"\d+여?개국\w*")
+_COUNT_WORD_RE = re.compile(r"\d+여|dozens?|десятк\w*|нескольк\w*")
+_COUNT_NOUNS = ("countries", "nations", "стран", "государств", "개국")
 PAIR_MAX_GAP = 20  # words between the two sides' names in one sentence
 CUE_BEFORE = 4  # words before the first name in which a cue counts
 CUE_AFTER = 8  # words after the second name (Korean puts the verb last: see CUE_AFTER_KO)
@@ -47,18 +54,19 @@ _NK_WORDS = """
 OR pyongyang* OR "kim jong un" OR "kim yo jong"
 OR "choe son hui" OR kcna OR "democratic people's republic of korea"
 OR 북한* OR 북 OR 北 OR 北韓* OR 조선 OR 평양* OR 김정은* OR 김여정* OR 최선희* OR 조선중앙통신*
-OR 노동신문*
+OR 노동신문* OR 나선 OR 나선경제* OR 나선특구* OR 나선시* OR 라선* OR rason OR расон*
 OR 조선노동당* OR 북측 OR 대북* OR 방북*
 OR кндр* OR "северн* коре*" OR северокорейск* OR пхеньян* OR "ким чен ын*" OR "чхве сон хи" OR цтак
 OR "корейск* народно демократическ*"
 """
 _RU_WORDS = """
 russia* OR moscow* OR kremlin* OR putin* OR lavrov* OR shoigu* OR belousov* OR peskov* OR ushakov* OR kursk*
-OR vladivostok* OR duma OR "state duma" OR "federation council"
+OR vladivostok* OR primorye OR primorsky OR duma OR "state duma" OR "federation council"
 OR 러시아* OR 러 OR 露 OR 모스크바* OR 크렘린* OR 푸틴* OR 라브로프* OR 쇼이구* OR 벨로우소프* OR 페스코프*
-OR 우샤코프* OR 쿠르스크* OR 블라디보스토크* OR 러측 OR 로씨야* OR 로시아* OR 방러* OR 두마* OR 연방평의회*
+OR 우샤코프* OR 쿠르스크* OR 블라디보스토크* OR 연해주* OR 러측 OR 로씨야* OR 로시아* OR 방러*
+OR 두마* OR 연방평의회*
 OR росси* OR рф OR москв* OR кремл* OR путин* OR лавров* OR шойгу OR белоусов* OR песков* OR ушаков*
-OR курск* OR владивосток* OR госдум* OR "совет* федерации" OR совфед*
+OR курск* OR владивосток* OR приморь* OR "приморск* кра*" OR госдум* OR "совет* федерации" OR совфед*
 """
 _COMPOUND = """
 "north korea russia" OR "russia north korea" OR "north korean russian" OR "russian north korean"
@@ -166,7 +174,8 @@ OR open OR opens OR opened OR thanks OR praise* OR greetings
 OR handed OR hands OR gave OR gives OR transfer* OR shipped OR shipment* OR deliver* OR provid*
 OR perform* OR concert* OR ballet OR theatre OR theater OR cultural OR culture OR festival* OR exhibition*
 OR student OR university OR universities OR study OR studying OR education* OR scholarship* OR athletes
-OR tournament* OR doctors OR medical OR hospital* OR health
+OR tournament* OR doctors OR medical OR hospital* OR health OR oil OR petroleum OR tanker* OR schoolchildren
+OR pupils OR camp
 OR 정상회담* OR 회담* OR 조약* OR 협정* OR 동반자* OR 동맹* OR 관계 OR 협력* OR 방문* OR 방북*
 OR 방러* OR 만나*
 OR 만남* OR 만난* OR 회동* OR 접견* OR 대표단* OR 대사* OR 특사* OR 파병* OR 병력* OR 무기* OR 탄약*
@@ -178,7 +187,7 @@ OR 교역* OR 참전* OR 전투* OR 협의* OR 논의* OR 공조* OR 거래* OR 
 OR 직항* OR 노선* OR 운항* OR 항공편* OR 개설* OR 개통* OR 유학생* OR 도착* OR 친서* OR 축하* OR 대표단*
 OR 넘겨* OR 넘긴* OR 보낸* OR 보냈* OR 전달* OR 제공* OR 이전* OR 수출* OR 수입* OR 반입*
 OR 공연* OR 예술* OR 문화* OR 발레* OR 전시* OR 축제* OR 유학* OR 학생* OR 대학* OR 교육* OR 선수단* OR 선수*
-OR 대회* OR 의료* OR 병원* OR 보건*
+OR 대회* OR 의료* OR 병원* OR 보건* OR 석유* OR 정제유* OR 유조선* OR 어린이* OR 캠프*
 OR саммит* OR встреч* OR переговор* OR договор* OR пакт* OR соглашени* OR союз* OR отношени* OR партнерств*
 OR партнёрств* OR сотрудничеств* OR визит* OR посети* OR посещ* OR делегаци* OR посол OR посла OR послом
 OR послу OR войск* OR военнослужащ* OR солдат* OR развертыван* OR развёртыван* OR отправ* OR направ*
@@ -190,7 +199,7 @@ OR авиарейс* OR авиасообщени* OR маршрут* OR откр
 OR переда* OR передач* OR переброс* OR получ* OR присла* OR экспорт* OR импорт* OR продал* OR закуп*
 OR гастрол* OR концерт* OR культур* OR выставк* OR фестивал* OR балет* OR театр* OR артист* OR вуз*
 OR университет* OR учеб* OR образовани* OR сборн* OR матч* OR спортсмен* OR врач* OR медицин* OR больниц*
-OR здравоохранени*
+OR здравоохранени* OR нефт* OR танкер* OR заход* OR школьник* OR лагер* OR учёб* OR въезд* OR въеха*
 """
 _WEAK_CUES = """
 military OR defence OR defense OR security OR sanction* OR veto* OR nuclear OR minister* OR space
@@ -231,6 +240,7 @@ class RelevanceModel:
 
     def judge(self, v: View) -> tuple[bool, Evidence | None]:
         g = {name: fn(v) for name, fn in self._groups.items()}
+        g["strong"] = [c for c in g["strong"] if not _preposition(v, c[0])]
         sentence = v.tokens.sentence
         ru = g["ru"]
         # A bare "Kim" ("Putin thanks Kim", 김 위원장) names the North Korean leader when North Korea is named
@@ -251,7 +261,11 @@ class RelevanceModel:
         if compound:
             score += 3
             fired.extend(g["compound"][:1])
-        elif g["loose_pair"] and not _listed(g["states"], *g["loose_pair"][0], sentence):
+        elif (
+            g["loose_pair"]
+            and not _listed(g["states"], *g["loose_pair"][0], sentence)
+            and sentence[g["loose_pair"][0][0]] not in _counted_states(v)
+        ):
             score += 1
             fired.extend(g["loose_pair"][:1])
         troops = _troops(nk, g["troops"], g["nk_army"], g["theatre"], sentence) or _same_sentence(
@@ -272,6 +286,7 @@ class RelevanceModel:
         after = CUE_AFTER_KO if v.lang == "ko" else CUE_AFTER
         best_pair: list[Span] = []
         best_cue = 0
+        many = _counted_states(v)
         pair_sentences: set[int] = set()
         ru_by_sentence: dict[int, list[Span]] = {}
         for b in ru:
@@ -290,8 +305,12 @@ class RelevanceModel:
                 continue
             pair_sentences.add(sentence[a[0]])
             lo, hi = min(a[0], b[0]), max(a[1], b[1])
-            listed = _listed(g["states"], lo, hi, sentence)
+            listed = _listed(g["states"], lo, hi, sentence) or sentence[lo] in many
             cue, cue_span = (0, None) if listed else _cue(g["strong"], g["weak"], lo, hi, after, sentence)
+            # A weak cue beside a third state ("Japan extends sanctions on North Korea and Russia") is that
+            # state's action on both, not the two sides' relationship.
+            if cue == 1 and any(sentence[s[0]] == sentence[lo] and not lo <= s[0] <= hi for s in g["states"]):
+                cue, cue_span = 0, None
             if not best_pair or cue > best_cue:
                 best_pair = [a, b] + ([cue_span] if cue_span else [])
                 best_cue = cue
@@ -324,6 +343,28 @@ def _listed(states: list[Span], lo: int, hi: int, sentence: tuple[int, ...]) -> 
     """Whether a third state's name sits right beside the pair at ``lo..hi`` ("China, North Korea and
     Russia"): a list of states, not a relationship."""
     return any((s[1] == lo - 1 or s[0] == hi + 1) and sentence[s[0]] == sentence[lo] for s in states)
+
+
+def _preposition(v: View, i: int) -> bool:
+    """Whether the cue at token ``i`` is part of a Russian preposition ("в отношении", "по отношению к":
+    "regarding"), not the word "relations"."""
+    raw = v.tokens.raw
+    word, prev = raw[i].casefold(), raw[i - 1].casefold() if i else ""
+    return (word, prev) in (("отношении", "в"), ("отношению", "по"))
+
+
+def _counted_states(v: View) -> set[int]:
+    """Sentences that count the states taking part ("20 countries", "20여 개국", "из 35 стран"): the two
+    sides are named there among many, as at an exhibition, a fair or a UN debate."""
+    raw, sentence = v.tokens.raw, v.tokens.sentence
+    found = set()
+    for i, word in enumerate(raw):
+        w = word.casefold()
+        prev = raw[i - 1].casefold() if i else ""
+        counted = prev.isdigit() or _COUNT_WORD_RE.fullmatch(prev) is not None
+        if _KO_COUNT_RE.fullmatch(w) or (counted and (w.startswith(_COUNT_NOUNS) or w in ("개국", "개국이"))):
+            found.add(sentence[i])
+    return found
 
 
 def _leader_kim(v: View, i: int) -> bool:

@@ -18,6 +18,13 @@ sport, health, workers), Russian verbs of transfer and supply, implied Russia ("
 near misses such as a launch and a Russian drill joined by a semicolon, Kim Kardashian joking about Putin, a
 North Korean missile flying toward Primorye, Putin's Vietnam visit after Pyongyang, and agreements that are
 not the treaty (a health accord, "Министры договорились"). Its ``held`` half was scored once, untouched.
+
+``eval3_{ko,ru}.jsonl`` is a third set (40 Korean, 40 Russian items, relevance only: ``facts`` is left empty)
+weighted to hard negatives: Russian domestic news naming North Korea in passing (an exhibition or book fair
+of many countries, foreign students, weather in Primorye), South Korea–Russia trade and consular news,
+Russia–China statements, a UN debate, a launch beside unrelated Russian news, Japan's sanctions on both, and
+other states' treaties; plus 15 positives each (Rason, tankers at a Russian port, children's camps, "на
+учёбу" arrivals). Scored once before any tuning: ko P 0.933 R 0.933, ru P 0.923 R 0.800; after: 1.00 / 1.00.
 """
 
 from __future__ import annotations
@@ -164,4 +171,30 @@ def test_eval2_quality_per_language(catalog_matcher: CompiledMatcher, lang: str)
             assert rel.recall >= EVAL2_FLOORS["recall"], report
             assert rel.f1 >= EVAL2_FLOORS["f1"], report
             assert facts.f1 >= EVAL2_FLOORS["facts_f1"], report
+    print("\n" + "\n".join(report))
+
+
+EVAL3_LANGS = ("ko", "ru")
+EVAL3_FLOORS = {"precision": 0.93, "recall": 0.93}  # measured 1.00 / 1.00 on both; one error each is allowed
+
+
+@pytest.mark.parametrize("lang", EVAL3_LANGS)
+def test_eval3_set_is_well_formed(lang: str) -> None:
+    items = load(lang, "eval3")
+    assert len(items) >= 40
+    assert len({i["id"] for i in items}) == len(items)
+    assert 0.3 <= sum(1 for i in items if i["relevant"]) / len(items) <= 0.5, "weighted to hard negatives"
+    for item in items:
+        assert item["lang"] == lang
+        assert item["facts"] == [], "eval3 labels relevance only"
+
+
+@pytest.mark.parametrize("lang", EVAL3_LANGS)
+def test_eval3_relevance_per_language(catalog_matcher: CompiledMatcher, lang: str) -> None:
+    items = load(lang, "eval3")
+    rel, _ = evaluate(catalog_matcher, items)
+    report = [f"eval3 {lang} n={len(items):3}  relevance P={rel.precision:.3f} R={rel.recall:.3f}"]
+    report.extend("    " + e for e in rel.errors)
+    assert rel.precision >= EVAL3_FLOORS["precision"], report
+    assert rel.recall >= EVAL3_FLOORS["recall"], report
     print("\n" + "\n".join(report))
