@@ -13,7 +13,6 @@ of these methods, and render the ``Reply``. Rules every command follows here, no
 from __future__ import annotations
 
 import asyncio
-import importlib
 import logging
 import re
 import time
@@ -451,12 +450,9 @@ class Commands:
                 return error_reply(
                     "This channel has no subscription; run subscribe first.", title="Not subscribed"
                 )
-            fn = _digest_function("digest_now")
-            if fn is None:
-                return error_reply(
-                    "Digests are not available in this build of pactwatch; ask the operator to update it."
-                )
-            count = int(await fn(self.svc, sub))
+            from bot.digest import digest_now
+
+            count = await digest_now(self.svc, sub)
             if self.svc.outbox is not None:
                 self.svc.outbox.wake.set()
             if count == 0:
@@ -685,13 +681,9 @@ class Commands:
                 n = -1
             if n not in TREND_DAYS:
                 raise ArgumentError("The trend covers 7 or 30 days; give one of those.")
-            fn = _digest_function("trend_png")
-            if fn is None:
-                return error_reply(
-                    "Trend charts are not available in this build of pactwatch; "
-                    "ask the operator to update it."
-                )
-            png = bytes(await fn(self.svc, days=n))
+            from bot.digest import trend_png
+
+            png = await trend_png(self.svc, days=n)
             return Reply(
                 title=f"Stories per fact per day, last {n} days",
                 attachment=Attachment(filename=f"pactwatch-trend-{n}d.png", data=png),
@@ -759,18 +751,6 @@ class Commands:
 
 class ArgumentError(ValueError):
     """A command argument the user must fix; ``str()`` is one sentence."""
-
-
-def _digest_function(name: str) -> Callable[..., Awaitable[Any]] | None:
-    try:
-        module = importlib.import_module("bot.digest")
-    except ImportError:
-        log.warning("bot.digest is not importable; %s is unavailable", name)
-        return None
-    fn = getattr(module, name, None)
-    if fn is None:
-        log.warning("bot.digest has no %s", name)
-    return fn
 
 
 def _watch_item(w: WatchRow) -> ReplyItem:

@@ -10,14 +10,11 @@ import dataclasses
 from datetime import datetime
 from typing import Any
 
-import pydantic
 import sqlalchemy as sa
 
 from bot.models import Evidence
 from bot.store import tables as t
-from bot.store.repo import Store
-
-_EVIDENCE: pydantic.TypeAdapter[Evidence] = pydantic.TypeAdapter(Evidence)
+from bot.store.repo import EVIDENCE_ADAPTER, Store
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -84,7 +81,7 @@ async def latest_matches(
                     url=r.url,
                     source=r.source,
                     published=r.published,
-                    evidence=_EVIDENCE.validate_json(r.evidence),
+                    evidence=EVIDENCE_ADAPTER.validate_json(r.evidence),
                 )
             )
             if len(out) >= limit:

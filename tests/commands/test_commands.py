@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import dataclasses
-import sys
-import types
 from datetime import timedelta
 from typing import Any
 
@@ -12,6 +10,7 @@ import pytest
 
 from bot.app import Services
 from bot.commands import DM_MESSAGE, NO_PERMISSION, Caller, Commands
+from bot.digest.clustering import clusterer_for
 from bot.models import FeedSpec
 from tests.commands.command_support import TENANT_A, TENANT_B, seed_article
 from tests.conftest import FakeClock
@@ -263,39 +262,33 @@ async def test_paused_subscription_shows_and_resumes(
     assert (await commands.resume(admin)).title == "Not paused"
 
 
-async def test_digest_now_and_trend_call_the_digest_package(
-    commands: Commands, admin: Caller, member: Caller, svc: Services, monkeypatch: pytest.MonkeyPatch
+async def test_digest_now_and_trend_use_the_digest_package(
+    commands: Commands, admin: Caller, member: Caller, svc: Services, clock: FakeClock
 ) -> None:
-    calls: list[Any] = []
-
-    async def digest_now(s: Services, sub: Any) -> int:
-        calls.append(sub.channel)
-        return 3 if len(calls) == 1 else 0
-
-    async def trend_png(s: Services, *, days: int) -> bytes:
-        return b"\x89PNG" + bytes([days])
-
-    monkeypatch.setitem(
-        sys.modules, "bot.digest", types.SimpleNamespace(digest_now=digest_now, trend_png=trend_png)
-    )
     assert (await commands.digest_now(admin)).error  # not subscribed yet
     await commands.subscribe(admin, digest="08:00")
+    clock.advance(minutes=1)  # the window opens when the channel subscribes
+    await seed_article(
+        svc,
+        title="North Korea and Russia sign their defence treaty",
+        url="https://news.example/signed",
+        facts=("treaty_signed",),
+        age=timedelta(0),
+    )
+    await clusterer_for(svc).cluster_pending()  # as the poller's story router does on arrival
+    clock.advance(minutes=5)
     r = await commands.digest_now(admin)
-    assert not r.error and "3 stories" in r.body[0] and calls == ["100"]
+    assert not r.error and "1 stor" in r.body[0], r.body
+    sub = await svc.store.get_subscription(admin.platform, admin.channel)
+    assert sub is not None
+    rows = await svc.store.deliveries_for(sub.id)
+    assert [row.kind for row in rows] == ["digest"] and "sign their defence treaty" in rows[0].payload
+    clock.advance(minutes=5)
     assert (await commands.digest_now(admin)).title == "Nothing new"
+    assert len(await svc.store.deliveries_for(sub.id)) == 1
     t = await commands.trend(member, "30")
-    assert t.attachment is not None and t.attachment.data == b"\x89PNG\x1e"
+    assert t.attachment is not None and t.attachment.data.startswith(b"\x89PNG")
     assert (await commands.trend(member, "12")).error
-
-
-async def test_digest_unavailable_is_a_clear_error(
-    commands: Commands, admin: Caller, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.setitem(sys.modules, "bot.digest", types.SimpleNamespace())
-    await commands.subscribe(admin, digest="08:00")
-    r = await commands.digest_now(admin)
-    assert r.error and "not available" in r.body[0]
-    assert (await commands.trend(admin, 7)).error
 
 
 # --- facts, why ------------------------------------------------------------------------------------
