@@ -11,12 +11,19 @@ $(BIN)/python:
 	$(PY) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 
-$(STAMP_RUN): pyproject.toml | $(BIN)/python
+# The install compiles bot/matching/_speedups.c (hatch_build.py): an edited source is rebuilt.
+BUILD_INPUTS := pyproject.toml hatch_build.py bot/matching/_speedups.c
+SPEEDUPS_CHECK := $(BIN)/python -c 'import bot.matching._speedups' 2>/dev/null \
+	|| echo 'warning: the C tokenizer was not compiled (no C compiler?); pactwatch uses the slower pure-Python one'
+
+$(STAMP_RUN): $(BUILD_INPUTS) | $(BIN)/python
 	$(BIN)/python -m pip install --quiet -e .
+	@$(SPEEDUPS_CHECK)
 	touch $@
 
-$(STAMP_DEV): pyproject.toml | $(BIN)/python
+$(STAMP_DEV): $(BUILD_INPUTS) | $(BIN)/python
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	@$(SPEEDUPS_CHECK)
 	touch $@ $(STAMP_RUN)
 
 run: $(STAMP_RUN)
@@ -44,4 +51,4 @@ lock: $(STAMP_DEV)
 	$(BIN)/uv pip compile pyproject.toml --python-version 3.11 --quiet -o requirements.lock
 
 clean:
-	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache
+	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache bot/matching/_speedups*.so

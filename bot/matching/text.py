@@ -11,6 +11,10 @@ normalised on its own: NFKC, then casefold. A word is then reduced to a *key*:
   removed (``러시아와의`` → ``러시아``, ``북한이`` → ``북한``), so a query word matches with particles
   attached;
 - anything else (digits): the word itself.
+
+``tokenize`` and ``positions`` (the word positions of each atom, for the matcher's view) run in C when
+the extension ``_speedups.c`` was compiled at install time, else in the pure-Python reference code here
+(``_tokenize_py``, ``_positions_py``); both give identical results for every input.
 """
 
 from __future__ import annotations
@@ -233,8 +237,9 @@ def _gap_kinds(gaps: list[str]) -> tuple[list[bool], list[int]]:
     return soft, breaks  # type: ignore[return-value]
 
 
-def tokenize(text: str) -> Tokens:
-    """Split ``text`` into words with offsets, phrase joints and sentence numbers."""
+def _tokenize_py(text: str) -> Tokens:
+    """Split ``text`` into words with offsets, phrase joints and sentence numbers (pure Python: the
+    reference that the compiled ``tokenize`` must equal for every input)."""
     parts = _SPLIT_RE.split(text)  # gap, word, gap, word, …, gap
     if len(parts) == 1:
         return Tokens((), (), (), [])
@@ -252,6 +257,42 @@ def tokenize(text: str) -> Tokens:
     else:
         sentence = (0,) * len(raw)
     return Tokens(tuple(raw), (False, *soft), sentence, list(accumulate(map(len, parts))))
+
+
+def _positions_py(resolved: list[tuple[int, ...] | None]) -> dict[int, list[int]]:
+    """``{atom: indices of the words it is in}``, given ``resolved[i]``: the atoms of word i (or None);
+    atoms in order of first appearance (pure Python: the reference that the compiled ``positions`` must
+    equal for every input)."""
+    pos: dict[int, list[int]] = {}
+    for i, found in enumerate(resolved):
+        if found:
+            for atom in found:
+                at = pos.get(atom)
+                if at is None:
+                    pos[atom] = [i]
+                else:
+                    at.append(i)
+    return pos
+
+
+try:
+    from bot.matching import _speedups
+except ImportError:  # not compiled (no C compiler at install time): the pure-Python functions above
+    _speedups = None  # type: ignore[assignment]
+
+
+if _speedups is not None:
+    _tokenize_c = _speedups.tokenize
+
+    def tokenize(text: str) -> Tokens:
+        """Split ``text`` into words with offsets, phrase joints and sentence numbers."""
+        raw, soft, sentence, bounds = _tokenize_c(text)
+        return Tokens(raw, soft, sentence, bounds)
+
+    positions = _speedups.positions
+else:
+    tokenize = _tokenize_py
+    positions = _positions_py
 
 
 def split_words(text: str) -> list[tuple[str, int, int]]:

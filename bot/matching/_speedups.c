@@ -1,0 +1,401 @@
+/* bot.matching._speedups: the matcher's two hot loops in C.
+ *
+ * tokenize(text) returns the four arguments ``bot.matching.text._tokenize_py`` passes to ``Tokens``, and
+ * positions(resolved) returns the dict ``bot.matching.text._positions_py`` builds. Both must give results
+ * identical to the pure-Python code for every input (tests/matching/test_speedups.py compares them), so
+ * every character class below is the one the Python regular expressions use:
+ *
+ *   word        [^\W_]+(?:['’][^\W_]+)*     [^\W_] is Py_UNICODE_ISALNUM, exactly as in the re module
+ *   soft gap    [ \t\u00a0\-\u2010-\u2015\u2212/\u00b7\u30fb\u318d\u2027&+]*   (the whole gap)
+ *   line break  "\n" anywhere in the gap                                        (break kind 2)
+ *   sentence    [.!?。！？…]["'”’»)\]]*\s somewhere in the gap, \s = Py_UNICODE_ISSPACE   (break kind 1)
+ *
+ * A sentence ends at a line break, or at a sentence end whose preceding word is longer than two code
+ * points ("U.S. and Russia" stays one sentence).
+ */
+
+#define PY_SSIZE_T_CLEAN
+#include <Python.h>
+
+/* Py_UNICODE_ISALNUM of every BMP character, one bit each, filled at module execution from that macro
+ * (the one the re module uses); characters above the BMP ask the macro itself. */
+static unsigned char bmp_alnum[0x10000 / 8];
+
+static inline int
+is_alnum(Py_UCS4 ch)
+{
+    return ch < 0x10000 ? (bmp_alnum[ch >> 3] >> (ch & 7)) & 1 : Py_UNICODE_ISALNUM(ch);
+}
+
+static inline int
+is_apostrophe(Py_UCS4 ch)
+{
+    return ch == '\'' || ch == 0x2019;
+}
+
+static inline int
+is_soft_char(Py_UCS4 ch)
+{
+    switch (ch) {
+    case ' ': case '\t': case 0x00A0: case '-': case 0x2212: case '/': case 0x00B7: case 0x30FB:
+    case 0x318D: case 0x2027: case '&': case '+':
+        return 1;
+    default:
+        return ch >= 0x2010 && ch <= 0x2015;
+    }
+}
+
+static inline int
+is_sentence_end_char(Py_UCS4 ch)
+{
+    switch (ch) {
+    case '.': case '!': case '?': case 0x3002: case 0xFF01: case 0xFF1F: case 0x2026:
+        return 1;
+    default:
+        return 0;
+    }
+}
+
+static inline int
+is_closer(Py_UCS4 ch)
+{
+    switch (ch) {
+    case '"': case '\'': case 0x201D: case 0x2019: case 0x00BB: case ')': case ']':
+        return 1;
+    default:
+        return 0;
+    }
+}
+
+/* Start and end offsets of every word, appended pairwise to a growable array. */
+typedef struct {
+    Py_ssize_t *at;
+    Py_ssize_t len;
+    Py_ssize_t cap;
+} Spans;
+
+static int
+spans_push(Spans *s, Py_ssize_t start, Py_ssize_t end)
+{
+    if (s->len + 2 > s->cap) {
+        Py_ssize_t cap = s->cap ? s->cap : 256;
+        while (cap < s->len + 2) {
+            if (cap > PY_SSIZE_T_MAX / 2 / (Py_ssize_t)sizeof(Py_ssize_t)) {
+                PyErr_NoMemory();
+                return -1;
+            }
+            cap *= 2;
+        }
+        Py_ssize_t *at = PyMem_Realloc(s->at, (size_t)cap * sizeof(Py_ssize_t));
+        if (at == NULL) {
+            PyErr_NoMemory();
+            return -1;
+        }
+        s->at = at;
+        s->cap = cap;
+    }
+    s->at[s->len++] = start;
+    s->at[s->len++] = end;
+    return 0;
+}
+
+static int
+find_words(int kind, const void *data, Py_ssize_t n, Spans *out)
+{
+    Py_ssize_t i = 0;
+    while (i < n) {
+        if (!is_alnum(PyUnicode_READ(kind, data, i))) {
+            i++;
+            continue;
+        }
+        Py_ssize_t start = i++;
+        while (i < n && is_alnum(PyUnicode_READ(kind, data, i))) {
+            i++;
+        }
+        /* (?:['’][^\W_]+)*: nothing follows in the pattern, so the greedy match never backtracks. */
+        while (i + 1 < n && is_apostrophe(PyUnicode_READ(kind, data, i))
+               && is_alnum(PyUnicode_READ(kind, data, i + 1))) {
+            i += 2;
+            while (i < n && is_alnum(PyUnicode_READ(kind, data, i))) {
+                i++;
+            }
+        }
+        if (spans_push(out, start, i) < 0) {
+            return -1;
+        }
+        /* text[i] (if any) is not part of a word: the next word starts after it. */
+        i++;
+    }
+    return 0;
+}
+
+/* The gap text[a:b] between two words: *soft = only soft separators; return the break kind
+ * (2: line break, 1: sentence end, 0: none). */
+static int
+classify_gap(int kind, const void *data, Py_ssize_t a, Py_ssize_t b, int *soft)
+{
+    int all_soft = 1, sentence_end = 0;
+    for (Py_ssize_t p = a; p < b; p++) {
+        Py_UCS4 ch = PyUnicode_READ(kind, data, p);
+        if (all_soft && !is_soft_char(ch)) {
+            all_soft = 0;
+        }
+        if (ch == '\n') {
+            *soft = 0;  /* "\n" is not a soft separator */
+            return 2;
+        }
+        if (!sentence_end && is_sentence_end_char(ch)) {
+            /* Closers and whitespace are disjoint, so skipping every closer loses no match. */
+            Py_ssize_t q = p + 1;
+            while (q < b && is_closer(PyUnicode_READ(kind, data, q))) {
+                q++;
+            }
+            if (q < b && Py_UNICODE_ISSPACE(PyUnicode_READ(kind, data, q))) {
+                sentence_end = 1;
+            }
+        }
+    }
+    *soft = all_soft;
+    return sentence_end;
+}
+
+PyDoc_STRVAR(tokenize_doc,
+"tokenize($module, text, /)\n--\n\n"
+"The words of text as (raw, soft, sentence, bounds): the arguments of bot.matching.text.Tokens,\n"
+"identical to those bot.matching.text._tokenize_py builds.");
+
+static PyObject *
+speedups_tokenize(PyObject *module, PyObject *text)
+{
+    (void)module;
+    if (!PyUnicode_Check(text)) {
+        PyErr_Format(PyExc_TypeError, "tokenize() argument must be str, not %.200s", Py_TYPE(text)->tp_name);
+        return NULL;
+    }
+#if PY_VERSION_HEX < 0x030C0000
+    if (PyUnicode_READY(text) < 0) {
+        return NULL;
+    }
+#endif
+    int kind = PyUnicode_KIND(text);
+    const void *data = PyUnicode_DATA(text);
+    Py_ssize_t n = PyUnicode_GET_LENGTH(text);
+
+    Spans spans = {NULL, 0, 0};
+    PyObject *raw = NULL, *soft = NULL, *sentence = NULL, *bounds = NULL, *result = NULL;
+    PyObject *sentence_no = NULL;  /* the current sentence number, shared by its words */
+
+    if (find_words(kind, data, n, &spans) < 0) {
+        goto done;
+    }
+    Py_ssize_t words = spans.len / 2;
+
+    raw = PyTuple_New(words);
+    soft = PyTuple_New(words);
+    sentence = PyTuple_New(words);
+    bounds = PyList_New(words ? 2 * words + 1 : 0);
+    if (raw == NULL || soft == NULL || sentence == NULL || bounds == NULL) {
+        goto done;
+    }
+    if (words) {
+        sentence_no = PyLong_FromLong(0);
+        if (sentence_no == NULL) {
+            goto done;
+        }
+    }
+    Py_ssize_t number = 0;
+    for (Py_ssize_t i = 0; i < words; i++) {
+        Py_ssize_t start = spans.at[2 * i], end = spans.at[2 * i + 1];
+        PyObject *word = PyUnicode_Substring(text, start, end);
+        if (word == NULL) {
+            goto done;
+        }
+        PyTuple_SET_ITEM(raw, i, word);
+
+        int is_soft = 0;
+        if (i > 0) {
+            Py_ssize_t prev_start = spans.at[2 * i - 2], prev_end = spans.at[2 * i - 1];
+            int brk = classify_gap(kind, data, prev_end, start, &is_soft);
+            if (brk == 2 || (brk == 1 && prev_end - prev_start > 2)) {
+                PyObject *next = PyLong_FromSsize_t(++number);
+                if (next == NULL) {
+                    goto done;
+                }
+                Py_SETREF(sentence_no, next);
+            }
+        }
+        PyObject *flag = is_soft ? Py_True : Py_False;
+        Py_INCREF(flag);
+        PyTuple_SET_ITEM(soft, i, flag);
+        Py_INCREF(sentence_no);
+        PyTuple_SET_ITEM(sentence, i, sentence_no);
+
+        PyObject *s = PyLong_FromSsize_t(start);
+        if (s == NULL) {
+            goto done;
+        }
+        PyList_SET_ITEM(bounds, 2 * i, s);
+        PyObject *e = PyLong_FromSsize_t(end);
+        if (e == NULL) {
+            goto done;
+        }
+        PyList_SET_ITEM(bounds, 2 * i + 1, e);
+    }
+    if (words) {
+        PyObject *last = PyLong_FromSsize_t(n);
+        if (last == NULL) {
+            goto done;
+        }
+        PyList_SET_ITEM(bounds, 2 * words, last);
+    }
+    result = PyTuple_Pack(4, raw, soft, sentence, bounds);
+
+done:
+    /* Unfilled slots are NULL, which tuple and list deallocation skip. */
+    Py_XDECREF(sentence_no);
+    Py_XDECREF(raw);
+    Py_XDECREF(soft);
+    Py_XDECREF(sentence);
+    Py_XDECREF(bounds);
+    PyMem_Free(spans.at);
+    return result;
+}
+
+PyDoc_STRVAR(positions_doc,
+"positions($module, resolved, /)\n--\n\n"
+"{atom: [word indices]} for resolved[i] = the atoms of word i (a tuple, or None): each index i whose\n"
+"entry is non-empty is appended to the list of each of its atoms, atoms in order of first appearance.\n"
+"Identical to bot.matching.text._positions_py.");
+
+static int
+append_index(PyObject *pos, PyObject *atom, PyObject *index)
+{
+    PyObject *at = PyDict_GetItemWithError(pos, atom);  /* borrowed */
+    if (at != NULL) {
+        Py_INCREF(at);  /* hashing or comparing a key may run Python code */
+        int rc = PyList_Append(at, index);
+        Py_DECREF(at);
+        return rc;
+    }
+    if (PyErr_Occurred()) {
+        return -1;
+    }
+    PyObject *fresh = PyList_New(1);
+    if (fresh == NULL) {
+        return -1;
+    }
+    Py_INCREF(index);
+    PyList_SET_ITEM(fresh, 0, index);
+    int rc = PyDict_SetItem(pos, atom, fresh);
+    Py_DECREF(fresh);
+    return rc;
+}
+
+static PyObject *
+speedups_positions(PyObject *module, PyObject *resolved)
+{
+    (void)module;
+    PyObject *seq = PySequence_Fast(resolved, "positions() argument must be iterable");
+    if (seq == NULL) {
+        return NULL;
+    }
+    PyObject *pos = PyDict_New();
+    if (pos == NULL) {
+        Py_DECREF(seq);
+        return NULL;
+    }
+    /* The size is read on every step, as a list iterator does: a key's __eq__ could resize a list. */
+    for (Py_ssize_t i = 0; i < PySequence_Fast_GET_SIZE(seq); i++) {
+        PyObject *found = PySequence_Fast_GET_ITEM(seq, i);
+        if (found == Py_None) {
+            continue;
+        }
+        Py_INCREF(found);
+        PyObject *atoms;
+        if (PyTuple_CheckExact(found)) {
+            if (PyTuple_GET_SIZE(found) == 0) {
+                Py_DECREF(found);
+                continue;
+            }
+            atoms = found;  /* takes over the reference */
+        }
+        else {
+            int truth = PyObject_IsTrue(found);
+            if (truth <= 0) {
+                Py_DECREF(found);
+                if (truth < 0) {
+                    goto error;
+                }
+                continue;
+            }
+            atoms = PySequence_Fast(found, "positions() entries must be iterable");
+            Py_DECREF(found);
+            if (atoms == NULL) {
+                goto error;
+            }
+        }
+        PyObject *index = PyLong_FromSsize_t(i);
+        if (index == NULL) {
+            Py_DECREF(atoms);
+            goto error;
+        }
+        for (Py_ssize_t k = 0; k < PySequence_Fast_GET_SIZE(atoms); k++) {
+            PyObject *atom = PySequence_Fast_GET_ITEM(atoms, k);
+            Py_INCREF(atom);
+            int rc = append_index(pos, atom, index);
+            Py_DECREF(atom);
+            if (rc < 0) {
+                Py_DECREF(index);
+                Py_DECREF(atoms);
+                goto error;
+            }
+        }
+        Py_DECREF(index);
+        Py_DECREF(atoms);
+    }
+    Py_DECREF(seq);
+    return pos;
+
+error:
+    Py_DECREF(seq);
+    Py_DECREF(pos);
+    return NULL;
+}
+
+static PyMethodDef speedups_methods[] = {
+    {"tokenize", speedups_tokenize, METH_O, tokenize_doc},
+    {"positions", speedups_positions, METH_O, positions_doc},
+    {NULL, NULL, 0, NULL},
+};
+
+static int
+speedups_exec(PyObject *module)
+{
+    (void)module;
+    for (Py_UCS4 ch = 0; ch < 0x10000; ch++) {
+        if (Py_UNICODE_ISALNUM(ch)) {
+            bmp_alnum[ch >> 3] |= (unsigned char)(1u << (ch & 7));
+        }
+    }
+    return 0;
+}
+
+static PyModuleDef_Slot speedups_slots[] = {
+    {Py_mod_exec, speedups_exec},
+    {0, NULL},
+};
+
+static struct PyModuleDef speedups_module = {
+    PyModuleDef_HEAD_INIT,
+    .m_name = "bot.matching._speedups",
+    .m_doc = "The matcher's tokenizer and word-position index in C (see bot/matching/text.py).",
+    .m_size = 0,
+    .m_methods = speedups_methods,
+    .m_slots = speedups_slots,
+};
+
+PyMODINIT_FUNC
+PyInit__speedups(void)
+{
+    return PyModuleDef_Init(&speedups_module);
+}

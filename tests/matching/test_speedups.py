@@ -1,0 +1,285 @@
+"""The compiled tokenizer and position index (``bot.matching._speedups``) against the pure-Python reference
+code in ``bot.matching.text``: identical results for every input, checked on the shared seed article and
+corpora, the evaluation sets, every Unicode code point, and generated strings rich in edge cases."""
+
+from __future__ import annotations
+
+import gc
+import importlib
+import json
+import os
+import tracemalloc
+from collections.abc import Callable
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from bot.matching import text
+from tests.matching.conftest import REPO
+
+Parts = tuple[tuple[str, ...], tuple[bool, ...], tuple[int, ...], list[int]]
+
+
+def _load() -> tuple[ModuleType | None, str]:
+    try:
+        return importlib.import_module("bot.matching._speedups"), ""
+    except ImportError as err:
+        return None, f"{type(err).__name__}: {err}"
+
+
+speedups, IMPORT_ERROR = _load()
+needs_speedups = pytest.mark.skipif(
+    speedups is None,
+    reason=f"bot.matching._speedups is not compiled (no C compiler at install time?): {IMPORT_ERROR}",
+)
+
+CORPORA = Path(os.environ.get("PACTWATCH_CORPORA", REPO.parent / "shared" / "corpora"))
+SEED = CORPORA.parent / "seed" / "treaty-summit-article.txt"
+DATA = REPO / "tests" / "matching" / "data"
+
+
+def c_tokenize(s: str) -> Parts:
+    assert speedups is not None
+    return speedups.tokenize(s)
+
+
+def py_tokenize(s: str) -> Parts:
+    tokens = text._tokenize_py(s)
+    return tokens.raw, tokens.soft, tokens.sentence, tokens._bounds
+
+
+def assert_same(s: str) -> None:
+    got, want = c_tokenize(s), py_tokenize(s)
+    assert got == want, s[:200]
+    raw, soft, sentence, bounds = got
+    assert (type(raw), type(soft), type(sentence), type(bounds)) == (tuple, tuple, tuple, list)
+    assert all(type(w) is str for w in raw)
+    assert all(type(f) is bool for f in soft)
+    assert all(type(n) is int for n in (*sentence, *bounds))
+
+
+def test_the_extension_is_built_when_required() -> None:
+    if os.environ.get("PACTWATCH_REQUIRE_SPEEDUPS") != "1":
+        pytest.skip("PACTWATCH_REQUIRE_SPEEDUPS=1 is not set (CI sets it)")
+    assert speedups is not None, f"bot.matching._speedups does not import: {IMPORT_ERROR}"
+
+
+@needs_speedups
+def test_text_uses_the_compiled_functions() -> None:
+    assert speedups is not None
+    assert text.positions is speedups.positions
+    assert text.tokenize is not text._tokenize_py
+    tokens = text.tokenize("North Korea-Russia ties. China, Russia")
+    assert (tokens.raw, tokens.soft, tokens.sentence, tokens._bounds) == py_tokenize(
+        "North Korea-Russia ties. China, Russia"
+    )
+    assert tokens.spans[2] == (12, 18)
+
+
+@needs_speedups
+@pytest.mark.parametrize(
+    "s",
+    [
+        "",
+        " \n ",
+        "abc",
+        "_",
+        "a_b",
+        "don't Korea’s 'quoted' rock'n'roll a'' b' ’c",
+        "U.S. and Russia talk. Then more.",
+        "North Korea-Russia ties. China, Russia",
+        'He said "yes." Then left.” Next (really.) done',
+        "첫 문장이다. 둘째 문장。셋째！ 넷째？ 다섯째… 끝",
+        "Москва — Пхеньян\u2028Сеул\u00a0Токио",
+        "abc.\u00a0def abc.\u3000def abc.\x1cdef abc.\x85def",
+        "e\u0301te cafe\u0301 x\u20dd",
+        "😀abc😀 𝐀𝐁𝐂 𠀀𠀁 𝟘𝟙",
+        "\ud800abc\udfff def\udc80",
+        "½ ² Ⅻ ١٢٣ ３",
+    ],
+)
+def test_known_edge_cases(s: str) -> None:
+    assert_same(s)
+
+
+@needs_speedups
+def test_every_code_point_is_classified_alike() -> None:
+    # Word characters: every code point (surrogates included), in runs.
+    for lo in range(0, 0x110000, 0x10000):
+        assert_same("".join(map(chr, range(lo, lo + 0x10000))))
+    # Separators: every other BMP character as a whole gap, before a space, after a full stop and
+    # before a space (a closer), and right after a full stop (whitespace).
+    gaps = [chr(c) for c in range(0x10000) if not chr(c).isalnum()]
+    assert_same("".join(f"abc{g}cde{g} efg.{g} hij.{g}klm " for g in gaps))
+
+
+@needs_speedups
+@pytest.mark.skipif(not SEED.is_file(), reason="seed article not present (../shared/seed)")
+def test_seed_article() -> None:
+    assert_same(SEED.read_text(encoding="utf-8"))
+
+
+@needs_speedups
+@pytest.mark.skipif(not CORPORA.is_dir(), reason="shared corpora not present (../shared/corpora)")
+def test_every_corpus_file() -> None:
+    files = sorted(p for p in CORPORA.rglob("*") if p.is_file())
+    assert files
+    for path in files:
+        # surrogateescape: files in other encodings give lone surrogates, one more edge case
+        assert_same(path.read_bytes().decode("utf-8", "surrogateescape"))
+
+
+@needs_speedups
+def test_every_evaluation_article() -> None:
+    paths = sorted(DATA.glob("*.jsonl"))
+    assert paths
+    for path in paths:
+        for line in path.read_text(encoding="utf-8").splitlines():
+            if line.strip():
+                item = json.loads(line)
+                assert_same(f"{item['title']}\n\n{item['text']}")
+
+
+SOFT_SEPARATORS = " \t\u00a0-\u2010\u2011\u2012\u2013\u2014\u2015\u2212/\u00b7\u30fb\u318d\u2027&+"
+ALPHABET = [
+    *"abcXYZéßĳ",  # Latin
+    *"аяЁжЩ",  # Cyrillic
+    *"북한이러시아가中國",  # Hangul, Han
+    "\u1100",  # Hangul Jamo
+    *"09٣３²½Ⅻ",  # digits and numerics: decimal, digit-only, numeric-only
+    "_",
+    "'",
+    "’",
+    *SOFT_SEPARATORS,
+    *".!?。！？…",  # sentence ends
+    *"\"'”’»)]",  # closers
+    *" \t\n\r\x0b\x0c\x1c\x85\u00a0\u2028\u2029\u3000",  # whitespace, Unicode's too
+    *",;:([«“",  # hard punctuation
+    "\u0301",  # combining acute
+    "\u200b",  # zero width space (not whitespace)
+    "😀",
+    "𝐀",  # astral letter
+    "𝟘",  # astral digit
+    "\U00020000",  # astral Han
+    "\ud800",  # lone surrogate
+]
+CHUNKS = [
+    "Russia",
+    "Korea's",
+    "U",
+    "S",
+    "of",
+    "Пхеньян",
+    "북한과",
+    "42",
+    "don't",
+    ". ",
+    ".",
+    "! ",
+    '." ',
+    ".”) ",
+    "…\u00a0",
+    "。",
+    "? ",
+    " ",
+    "-",
+    " — ",
+    ", ",
+    "\n",
+    "\n\n",
+    "'",
+    "’",
+    "_",
+]
+edge_text = st.text(alphabet=st.sampled_from(ALPHABET), max_size=300)
+chunk_text = st.lists(st.sampled_from(CHUNKS), max_size=80).map("".join)
+
+
+@needs_speedups
+@settings(max_examples=1500, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(edge_text)
+def test_generated_edge_case_text(s: str) -> None:
+    assert_same(s)
+
+
+@needs_speedups
+@settings(max_examples=800, deadline=None)
+@given(chunk_text)
+def test_generated_sentences(s: str) -> None:
+    assert_same(s)
+
+
+@needs_speedups
+@settings(max_examples=500, deadline=None)
+@given(st.text(max_size=300))
+def test_arbitrary_unicode(s: str) -> None:
+    assert_same(s)
+
+
+resolved_lists = st.lists(
+    st.one_of(st.none(), st.lists(st.integers(0, 40), max_size=6).map(tuple)), max_size=120
+)
+
+
+@needs_speedups
+@settings(max_examples=800, deadline=None)
+@given(resolved_lists)
+def test_positions(resolved: list[tuple[int, ...] | None]) -> None:
+    assert speedups is not None
+    got, want = speedups.positions(resolved), text._positions_py(resolved)
+    assert got == want
+    assert list(got) == list(want)  # atoms in order of first appearance
+
+
+@needs_speedups
+def test_errors_are_the_same_kind() -> None:
+    assert speedups is not None
+    for bad in (b"abc", None, 3):
+        with pytest.raises(TypeError):
+            text._tokenize_py(bad)
+        with pytest.raises(TypeError):
+            speedups.tokenize(bad)
+    for fn in (speedups.positions, text._positions_py):
+        with pytest.raises(TypeError):
+            fn([([1],)])  # an unhashable atom
+        with pytest.raises(TypeError):
+            fn(None)
+        # Any iterables work alike: a list entry, a generator argument.
+        assert fn(x for x in [None, [3, 1], (), (1,)]) == {3: [1], 1: [1, 3]}
+
+
+@needs_speedups
+def test_no_leaks() -> None:
+    assert speedups is not None
+    s = "North Korea-Russia ties. U.S. and Russia talk.\nКНДР–Россия 북·러 😀 don't " * 20
+    resolved: list[tuple[int, ...] | None] = [(1, 2), None, (), (2,), (3, 1)] * 50
+
+    def bad_calls() -> None:
+        assert speedups is not None
+        for call in (lambda: speedups.tokenize(b"x"), lambda: speedups.positions([(1,), ([],)])):
+            with pytest.raises(TypeError):
+                call()
+
+    calls: list[Callable[[], Any]] = [
+        lambda: speedups.tokenize(s),
+        lambda: speedups.positions(resolved),
+        bad_calls,
+    ]
+    for call in calls:
+        for _ in range(100):  # warm up caches and free lists
+            call()
+        gc.collect()
+        tracemalloc.start()
+        try:
+            before = tracemalloc.get_traced_memory()[0]
+            for _ in range(3000):
+                call()
+            gc.collect()
+            grown = tracemalloc.get_traced_memory()[0] - before
+        finally:
+            tracemalloc.stop()
+        assert grown < 64_000, f"{grown} bytes kept after 3,000 calls"
