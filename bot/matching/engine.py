@@ -53,6 +53,7 @@ from bot.matching.query import And, Lang, Near, Node, Not, Or, Query, QueryError
 from bot.matching.text import (
     Tokens,
     normalize,
+    positions,
     ru_ending_ok,
     script_of,
     token_keys,
@@ -151,6 +152,7 @@ class _Atoms:
         self.exact: dict[str, list[int]] = defaultdict(list)
         self.prefix: dict[str, list[tuple[int, bool]]] = defaultdict(list)  # (atom, is_russian_stem)
         self.automaton: Any = None
+        self.heads: frozenset[str] = frozenset()
         self.cache: dict[str, tuple[int, ...]] = {}  # word as written -> atoms
         self.by_word: dict[str, tuple[int, ...]] = {}  # normalised word -> atoms
 
@@ -178,6 +180,9 @@ class _Atoms:
                 automaton.add_word("\x02" + prefix, (prefix, tuple(items)))
             automaton.make_automaton()
             self.automaton = automaton
+            # A word can start with a prefix only if it starts with the prefix's first two characters (or
+            # its only one): a set lookup that spares most words the automaton.
+            self.heads = frozenset(p[:2] for p in self.prefix)
 
     def resolve(self, raw: str) -> tuple[int, ...]:
         found = self.cache.get(raw)
@@ -221,7 +226,7 @@ class _Atoms:
     def _atoms_of(self, word: str, keys: tuple[str, ...]) -> tuple[int, ...]:
         exact = self.exact
         atoms = [a for key in keys for a in exact.get(key, ())]
-        if self.automaton is not None:
+        if self.automaton is not None and (word[:2] in self.heads or word[:1] in self.heads):
             for _end, (prefix, items) in self.automaton.iter("\x02" + word):
                 ending = word[len(prefix) :]
                 for atom, russian in items:
@@ -457,6 +462,26 @@ class _Builder:
             gates = tuple(_gate(c) for c in parts)
             return _Or(children, simple, parts, None if -1 in gates else gates)
         raise TypeError(f"unknown node: {node!r}")  # pragma: no cover
+
+
+def _span_group(builder: _Builder, text: str) -> tuple[SpanFn, frozenset[int]]:
+    """A relevance word group compiled for its positions, with every atom it reads."""
+    node = builder.node(parse_query(text, max_chars=10_000).root, True)
+    return node.spans, frozenset(_atoms_in(node))
+
+
+def _atoms_in(node: _Node) -> list[int]:
+    if isinstance(node, _Word):
+        return [node.atom]
+    if isinstance(node, _Phrase):
+        return [node.first, *node.rest]
+    if isinstance(node, _Near):
+        return _atoms_in(node.left) + _atoms_in(node.right)
+    if isinstance(node, _Not):
+        return _atoms_in(node.child)
+    if isinstance(node, _Or | _And):
+        return [a for c in node.children for a in _atoms_in(c)]
+    return []
 
 
 def _gate(node: _Node) -> int:
@@ -706,9 +731,7 @@ class CompiledMatcher:
             self._nodes.append(root)
             self._sources.append(_QuerySource(kind, ref, root) if positives else None)
         self._n_facts = len(facts)
-        self._relevance = relevance.RelevanceModel(
-            lambda text: builder.node(parse_query(text, max_chars=10_000).root, True).spans
-        )
+        self._relevance = relevance.RelevanceModel(lambda text: _span_group(builder, text))
         self._atoms.finish()
         cost: dict[int, int] = defaultdict(int)
         for _, _, query in parsed:
@@ -800,15 +823,7 @@ class CompiledMatcher:
             got = dict(zip(forms, atoms.resolve_many(forms), strict=True))
             for i in new:
                 resolved[i] = got[raw[i]]
-        pos: dict[int, list[int]] = {}
-        for i, found in enumerate(resolved):
-            if found:
-                for atom in found:
-                    at = pos.get(atom)
-                    if at is None:
-                        pos[atom] = [i]
-                    else:
-                        at.append(i)
+        pos = positions(resolved)
         title_len = len(article.title)
         n_title = tokens.words_before(title_len)
         lang = (article.lang or "und").split("-")[0].lower()

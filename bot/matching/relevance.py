@@ -17,8 +17,14 @@ summary show the two sides *interacting*. The signals, each written in the query
 - Russia paired with China ("Russia and China", 중러, Китай и Россия) without any of the strong signals
   above — the joint statements on sanctions that are about North Korea, not about the relationship ..... −2
 
-An article is relevant at 3 points. The word lists cover English, Korean and Russian, with inflections
-through the engine's stems, Korean particles and prefixes.
+An article is relevant at 3 points, and when the relationship is *prominent*: a signal in the title or the
+lead (the first ``LEAD_SENTENCES`` sentences after it), or signals in at least ``REPEATED_SENTENCES``
+sentences. A long article about something else (a carmaker's Russian plant, a NATO summit, a drone raid on
+Kyiv) that gives the two sides' ties one sentence of background is not coverage of them; nor is a headline
+about Russia and another partner (Putin in Hanoi) whose one sentence on North Korea is in its lead. Feed
+items — a title and a summary of a sentence or two — are all lead, so for them only the score counts. The
+word lists cover English, Korean and Russian, with inflections through the engine's stems, Korean
+particles and prefixes.
 """
 
 from __future__ import annotations
@@ -34,19 +40,25 @@ if TYPE_CHECKING:
     from bot.matching.engine import View
 
 Span = tuple[int, int]
-SpanCompiler = Callable[[str], Callable[["View"], list[Span]]]
+# A word group's text → its positions in an article, and every atom (engine word id) it can read.
+SpanCompiler = Callable[[str], tuple[Callable[["View"], list[Span]], frozenset[int]]]
 
 THRESHOLD = 3
 # "20개국", "30여개국": a count of states written as one Korean word (particles may follow).
 _KO_COUNT_RE = re.compile(r"\d+여?개국\w*")
 _COUNT_WORD_RE = re.compile(r"\d+여|dozens?|десятк\w*|нескольк\w*")
 _COUNT_NOUNS = ("countries", "nations", "стран", "государств", "개국")
+# Where a counted noun may start a word: the only places ``_counted_states`` has to look at.
+_COUNTED_NOUN_RE = re.compile(r"(?<![^\W_])(?:countries|nations|стран|государств|\d*여?개국)", re.IGNORECASE)
+LISTED_STATES = 3  # other states named in one sentence that make it a list of countries
 PAIR_MAX_GAP = 20  # words between the two sides' names in one sentence
 CUE_BEFORE = 4  # words before the first name in which a cue counts
 CUE_AFTER = 8  # words after the second name (Korean puts the verb last: see CUE_AFTER_KO)
 CUE_AFTER_KO = 12
 TROOPS_GAP = 6  # words between a North Korean name and a later troop word ("North Korea sent 3,000 troops")
 TROOPS_GAP_AFTER = 2  # words between a troop word and a later North Korean name ("troops sent by Pyongyang")
+LEAD_SENTENCES = 3  # sentences after the title that make an article's lead
+REPEATED_SENTENCES = 2  # sentences with a signal that make it coverage when none is in the title or lead
 MAX_MENTIONS = 64  # names of North Korea considered per article
 
 _NK_WORDS = """
@@ -149,6 +161,8 @@ OR венесуэл*
 _PARTNERS = """
 vietnam* OR mongolia* OR egypt* OR india OR 베트남* OR 몽골* OR 이집트* OR 인도
 OR вьетнам* OR монголи* OR египт* OR индия OR индии OR индией
+OR "to lam" OR modi OR sisi OR khurelsukh OR ramaphosa OR "또 럼" OR "토 럼" OR 모디* OR 시시* OR 후렐수흐*
+OR 라마포사* OR "то лам*" OR моди OR сиси OR хурэлсух* OR рамафос*
 """
 # A Russian headline's "с КНДР" / "с Пхеньяном" after a relationship word ("Договор с Пхеньяном заменит…",
 # "Сотрудничество с КНДР") is Moscow's own relationship unless another actor is named in that sentence.
@@ -170,6 +184,7 @@ OR reaffirm* OR sign
 OR ratif* OR bridge OR railway OR rail OR flights OR tourism OR tourists OR workers OR trade OR receives
 OR received OR welcomes OR welcomed OR arrives OR arrived OR invitation OR invite* OR letter OR message
 OR flight OR route OR routes OR "freight" OR students OR exchange* OR resort* OR visa*
+OR train OR trains OR passenger*
 OR open OR opens OR opened OR thanks OR praise* OR greetings
 OR handed OR hands OR gave OR gives OR transfer* OR shipped OR shipment* OR deliver* OR provid*
 OR perform* OR concert* OR ballet OR theatre OR theater OR cultural OR culture OR festival* OR exhibition*
@@ -185,6 +200,7 @@ OR 축전*
 OR 서한* OR 감사* OR 서명* OR 체결* OR 비준* OR 교량* OR 두만강* OR 철도* OR 관광* OR 노동자* OR 무역*
 OR 교역* OR 참전* OR 전투* OR 협의* OR 논의* OR 공조* OR 거래* OR 밀월* OR 혈맹* OR 파견*
 OR 직항* OR 노선* OR 운항* OR 항공편* OR 개설* OR 개통* OR 유학생* OR 도착* OR 친서* OR 축하* OR 대표단*
+OR 열차* OR 여객*
 OR 넘겨* OR 넘긴* OR 보낸* OR 보냈* OR 전달* OR 제공* OR 이전* OR 수출* OR 수입* OR 반입*
 OR 공연* OR 예술* OR 문화* OR 발레* OR 전시* OR 축제* OR 유학* OR 학생* OR 대학* OR 교육* OR 선수단* OR 선수*
 OR 대회* OR 의료* OR 병원* OR 보건* OR 석유* OR 정제유* OR 유조선* OR 어린이* OR 캠프*
@@ -196,6 +212,7 @@ OR двусторонн* OR взаимн* OR координ* OR укрепл* OR
 OR помощ* OR помога* OR поддерж* OR подписа* OR подпис* OR ратифи* OR мост* OR рейс* OR туризм* OR турист*
 OR рабоч* OR торгов* OR сражал* OR воюю* OR воева* OR боев* OR принял OR приня* OR прибыл* OR союзник*
 OR авиарейс* OR авиасообщени* OR маршрут* OR откры* OR студент* OR курорт* OR обучени*
+OR железнодорож* OR поезд* OR вагон* OR пассажир*
 OR переда* OR передач* OR переброс* OR получ* OR присла* OR экспорт* OR импорт* OR продал* OR закуп*
 OR гастрол* OR концерт* OR культур* OR выставк* OR фестивал* OR балет* OR театр* OR артист* OR вуз*
 OR университет* OR учеб* OR образовани* OR сборн* OR матч* OR спортсмен* OR врач* OR медицин* OR больниц*
@@ -237,9 +254,14 @@ class RelevanceModel:
 
     def __init__(self, compile_spans: SpanCompiler) -> None:
         self._groups = {name: compile_spans(" ".join(text.split())) for name, text in _GROUPS.items()}
+        self._atoms = frozenset().union(*(atoms for _, atoms in self._groups.values()))
 
     def judge(self, v: View) -> tuple[bool, Evidence | None]:
-        g = {name: fn(v) for name, fn in self._groups.items()}
+        # A group none of whose words is in the article has no positions: most groups, in most articles.
+        present = self._atoms.intersection(v.pos)
+        g = {
+            name: fn(v) if not atoms.isdisjoint(present) else [] for name, (fn, atoms) in self._groups.items()
+        }
         g["strong"] = [c for c in g["strong"] if not _preposition(v, c[0])]
         sentence = v.tokens.sentence
         ru = g["ru"]
@@ -257,14 +279,17 @@ class RelevanceModel:
             return False, None
         score = 0
         fired: list[Span] = []
+        soft = v.tokens.soft
+        g["compound"] = [c for c in g["compound"] if not _in_state_list(g["states"], c, soft, sentence)]
         compound = bool(g["compound"])
+        many: set[int] | None = None  # sentences that count states, found when first needed
         if compound:
             score += 3
             fired.extend(g["compound"][:1])
         elif (
             g["loose_pair"]
             and not _listed(g["states"], *g["loose_pair"][0], sentence)
-            and sentence[g["loose_pair"][0][0]] not in _counted_states(v)
+            and sentence[g["loose_pair"][0][0]] not in (many := _counted_states(v))
         ):
             score += 1
             fired.extend(g["loose_pair"][:1])
@@ -286,8 +311,8 @@ class RelevanceModel:
         after = CUE_AFTER_KO if v.lang == "ko" else CUE_AFTER
         best_pair: list[Span] = []
         best_cue = 0
-        many = _counted_states(v)
         pair_sentences: set[int] = set()
+        cue_sentences: set[int] = set()  # sentences where the two sides meet near a relationship word
         ru_by_sentence: dict[int, list[Span]] = {}
         for b in ru:
             ru_by_sentence.setdefault(sentence[b[0]], []).append(b)
@@ -305,12 +330,23 @@ class RelevanceModel:
                 continue
             pair_sentences.add(sentence[a[0]])
             lo, hi = min(a[0], b[0]), max(a[1], b[1])
-            listed = _listed(g["states"], lo, hi, sentence) or sentence[lo] in many
+            if many is None:
+                many = _counted_states(v)
+            listed = (
+                _listed(g["states"], lo, hi, sentence)
+                or sentence[lo] in many
+                or _many_states(g["states"], sentence[lo], sentence)
+                or any(
+                    c[0] <= b[0] <= c[1] for c in g["china"]
+                )  # "Chinese and Russian envoys": a joint actor
+            )
             cue, cue_span = (0, None) if listed else _cue(g["strong"], g["weak"], lo, hi, after, sentence)
             # A weak cue beside a third state ("Japan extends sanctions on North Korea and Russia") is that
             # state's action on both, not the two sides' relationship.
             if cue == 1 and any(sentence[s[0]] == sentence[lo] and not lo <= s[0] <= hi for s in g["states"]):
                 cue, cue_span = 0, None
+            if cue:
+                cue_sentences.add(sentence[lo])
             if not best_pair or cue > best_cue:
                 best_pair = [a, b] + ([cue_span] if cue_span else [])
                 best_cue = cue
@@ -328,15 +364,51 @@ class RelevanceModel:
             fired.extend(with_nk)
         # A headline about Russia and another state ("Putin visits Vietnam") with no North Korean name in it:
         # the North Korean mention in the summary is background.
-        elsewhere = not _in_title(nk, v) and _in_title(ru, v) and _in_title(g["states"] + g["partners"], v)
+        elsewhere = (
+            not _in_title(nk + g["compound"], v)
+            and _in_title(ru, v)
+            and _in_title(g["states"] + g["partners"], v)
+        )
         if (g["china"] or elsewhere) and not strong:
             score -= 2
         if score < THRESHOLD:
+            return False, None
+        # In a long article, one sentence of background past the lead ("ties have cooled over Moscow's
+        # military cooperation with Pyongyang") does not make it coverage of the relationship.
+        lead_end = lead_end_of(v)
+        signals = cue_sentences | {sentence[s[0]] for s in fired}
+        signals.update(sentence[c[0]] for c in g["compound"])
+        signals.update(_troop_sentences(nk, g["troops"], g["nk_army"], g["theatre"], sentence))
+        if leaders:
+            kim_sentences = {sentence[k[0]] for k in kim_names} - third
+            signals.update(sentence[p[0]] for p in g["putin"] if sentence[p[0]] in kim_sentences)
+        if len(signals) < REPEATED_SENTENCES and (min(signals) > lead_end or elsewhere):
             return False, None
         token_spans = v.tokens.spans
         char_spans = [(token_spans[s][0], token_spans[e][1]) for s, e in fired]
         terms = tuple(dict.fromkeys(v.text[s:e] for s, e in sorted(char_spans)))
         return True, build_evidence(v.text, v.title_len, char_spans, terms)
+
+
+def lead_end_of(v: View) -> int:
+    """The number of the last sentence of the article's lead: its title and first ``LEAD_SENTENCES``."""
+    return (v.tokens.sentence[v.n_title - 1] if v.n_title else -1) + LEAD_SENTENCES
+
+
+def _in_state_list(states: list[Span], span: Span, soft: tuple[bool, ...], sentence: tuple[int, ...]) -> bool:
+    """Whether ``span`` is joined to another state's name by a soft separator ("중국·러시아·북한·이란")."""
+    lo, hi = span
+    return any(
+        (s[1] == lo - 1 and soft[lo]) or (s[0] == hi + 1 and soft[s[0]])
+        for s in states
+        if sentence[s[0]] == sentence[lo]
+    )
+
+
+def _many_states(states: list[Span], here: int, sentence: tuple[int, ...]) -> bool:
+    """Whether the sentence ``here`` names at least ``LISTED_STATES`` other states: a list of countries
+    ("athletes from Iran, Mongolia, Cuba and the DPRK"), not the two sides' relationship."""
+    return sum(1 for s in states if sentence[s[0]] == here) >= LISTED_STATES
 
 
 def _listed(states: list[Span], lo: int, hi: int, sentence: tuple[int, ...]) -> bool:
@@ -356,10 +428,18 @@ def _preposition(v: View, i: int) -> bool:
 def _counted_states(v: View) -> set[int]:
     """Sentences that count the states taking part ("20 countries", "20여 개국", "из 35 стран"): the two
     sides are named there among many, as at an exhibition, a fair or a UN debate."""
-    raw, sentence = v.tokens.raw, v.tokens.sentence
-    found = set()
-    for i, word in enumerate(raw):
-        w = word.casefold()
+    found: set[int] = set()
+    lowered = v.text.lower()
+    if not any(noun in lowered for noun in _COUNT_NOUNS):  # the usual case, and much faster than a regex
+        return found
+    nouns = list(_COUNTED_NOUN_RE.finditer(v.text))
+    tokens = v.tokens
+    raw, sentence = tokens.raw, tokens.sentence
+    for m in nouns:
+        i = tokens.words_before(m.start())  # the word that starts where the noun starts
+        if i >= len(raw):
+            continue
+        w = raw[i].casefold()
         prev = raw[i - 1].casefold() if i else ""
         counted = prev.isdigit() or _COUNT_WORD_RE.fullmatch(prev) is not None
         if _KO_COUNT_RE.fullmatch(w) or (counted and (w.startswith(_COUNT_NOUNS) or w in ("개국", "개국이"))):
@@ -433,6 +513,19 @@ def _troops(
                 found.append(w)
                 break
     return _same_sentence(found, theatre, sentence)
+
+
+def _troop_sentences(
+    nk: list[Span], words: list[Span], army: list[Span], theatre: list[Span], sentence: tuple[int, ...]
+) -> set[int]:
+    """Every sentence in which ``_troops`` finds North Korean troops (it stops at the first)."""
+    places = {sentence[t[0]] for t in theatre}
+    found = {sentence[a[0]] for a in army} & places
+    for w in words:
+        here = sentence[w[0]]
+        if here in places and here not in found and _troops(nk, [w], [], theatre, sentence):
+            found.add(here)
+    return found
 
 
 def _same_sentence(xs: list[Span], ys: list[Span], sentence: tuple[int, ...]) -> list[Span]:

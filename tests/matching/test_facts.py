@@ -314,6 +314,131 @@ EXAMPLES: dict[str, dict[str, tuple[list[str], list[str]]]] = {
     },
 }
 
+# Kinds of error found on full-length articles (tests/matching/data/eval4_*): a word that only names the
+# subject, parts of a fact far apart in the text, ambiguous words and stems, and phrasings of the fact
+# that headlines do not use. Added to EXAMPLES: fact id -> language -> (positives, negatives).
+FULL_LENGTH_KINDS: dict[str, dict[str, tuple[list[str], list[str]]]] = {
+    "treaty_signed": {
+        "en": (
+            # The signing restated with place and date counts in a ratification story; a preview does not.
+            ["Russia-North Korea treaty enters into force | The treaty, signed by Putin and Kim in Pyongyang "
+             "on June 19, took effect after the exchange of instruments of ratification.",
+             "Putin and Kim sign partnership treaty in Pyongyang | It replaces the friendship treaty signed "
+             "in 2000."],
+            ["Putin to sign strategic partnership treaty with Kim in Pyongyang, Kremlin says",
+             "North Korean workers flock to Russia | Since the two countries signed their treaty last year, "
+             "thousands of workers have arrived in the Far East.",
+             "Russia and North Korea sign agreement on Tumen road bridge in Pyongyang"],
+        ),
+        "ko": (
+            ["북러 조약 발효…비준서 교환 | 이 조약은 지난해 6월 19일 평양에서 푸틴 대통령과 김정은 위원장이 "
+             "서명했다.",
+             "푸틴·김정은, 평양서 새 조약 서명 | 새 조약은 2000년 체결된 조약을 대체한다."],
+            ["푸틴, 내일 방북…김정은과 포괄적 전략적 동반자 조약 서명할 예정",
+             "북러 조약 체결 이후 北 노동자 러시아행 급증",
+             "북러, 평양에서 두만강 자동차다리 건설 협정 체결"],
+        ),
+        "ru": (
+            ["Договор России и КНДР вступил в силу | Договор был подписан Путиным и Ким Чен Ыном 19 июня "
+             "в Пхеньяне.",
+             "Путин и Ким Чен Ын подписали в Пхеньяне договор | Декларации, подписанные в 2000 и 2001 годах, "
+             "утратят силу."],
+            ["Путин и Ким Чен Ын подпишут в Пхеньяне договор о всеобъемлющем стратегическом партнерстве",
+             "После подписания договора с КНДР в Россию приехали тысячи рабочих",
+             "В Пхеньяне Россия и КНДР подписали соглашение о строительстве моста через Туманную"],
+        ),
+    },
+    "mutual_defense": {
+        # "Mutual assistance" in the name of the 1961 treaty is not the new clause.
+        "en": ([], ["New Russia-North Korea treaty to replace 1961 Treaty of Friendship, Cooperation and "
+                    "Mutual Assistance"]),
+        "ko": ([], ["북러 새 조약, 1961년 '우호협조 및 상호원조 조약' 대체"]),
+        "ru": ([], ["Новый договор России и КНДР заменит Договор о дружбе, сотрудничестве и взаимной "
+                    "помощи 1961 года"]),
+    },
+    "defensive_nature": {
+        # "The document" for the treaty; 방위적 beside 방어적.
+        "en": (["Putin says the new document with North Korea is defensive in nature"], []),
+        "ko": (['김정은 "북러 조약은 철저히 평화적이고 방위적인 성격"'], []),
+        "ru": (["Руденко: документ о партнерстве России и КНДР носит оборонительный характер"], []),
+    },
+    "military_cooperation": {
+        "en": (
+            ["Putin says Russia will cooperate with North Korea in the military field under the new pact",
+             "North Korea, Russia vow to deepen military cooperation as defence ministers meet"],
+            # Cooperation as a background phrase, a general in another role, the UN Security Council.
+            ["Amid deepening military cooperation, Russia and North Korea open Moscow-Pyongyang air route",
+             "Russia's chief of the general staff Gerasimov praises North Korean soldiers in Kursk",
+             "Russia shipped oil to North Korea above the cap set by UN Security Council, monitors say"],
+        ),
+        "ko": (
+            ['푸틴 "새 협정 따라 북한과 군사 분야 협력 발전시킬 것"',
+             "북러, 군사 분야 협력 협정 체결"],
+            ["북러 군사협력 심화 속 평양-모스크바 직항 노선 개설",
+             '러 총참모장 "쿠르스크서 북한군 활약"',
+             "열병식에 잠수함발사탄도미사일 공개…푸틴·김정은 나란히 참관"],
+        ),
+        "ru": (
+            ["Путин: Россия будет развивать сотрудничество с КНДР в военной сфере",
+             "Россия и КНДР подписали соглашение о военном сотрудничестве"],
+            ["На фоне углубления военного сотрудничества Россия и КНДР открыли прямой рейс Москва — Пхеньян",
+             "Начальник Генштаба Герасимов отметил профессионализм бойцов КНДР в Курской области",
+             "Россия поставила в КНДР нефть в нарушение ограничений Совбеза ООН"],
+        ),
+    },
+    "sanctions_resistance": {
+        # The sanctions by other names; the sanctions and a violation of something else far apart.
+        "en": (
+            ["Russia and North Korea vow to jointly counter unilateral coercive measures",
+             "North Korean workers enter Russia on student visas to sidestep UN Security Council resolution"],
+            ["Russia and North Korea open road bridge over the Tumen | The project went ahead although "
+             "Western sanctions hit Russian banks two years ago. At the ceremony in Khasan, officials of "
+             "both countries praised the builders; Ukraine meanwhile accused Moscow of violating a truce."],
+        ),
+        "ko": (
+            ['북러 "일방적 강제 조치에 공동 대응"',
+             "北 노동자, 학생 비자로 안보리 결의 우회해 러시아행"],
+            ["북러 두만강 다리 개통 | 서방 제재로 러시아 은행들이 타격을 입은 지 2년 만에 "
+             "공사가 끝났다. 하산에서 열린 개통식에는 두 나라 관리들이 참석해 건설 노동자들을 "
+             "격려했고 우크라이나는 러시아가 휴전을 위반했다고 주장했다."],
+        ),
+        "ru": (
+            ["Россия и КНДР договорились вместе противодействовать односторонним принудительным мерам",
+             "Рабочие из КНДР едут в Россию по студенческим визам в обход резолюции Совбеза ООН"],
+            ["Россия и КНДР открыли мост через Туманную | Стройка продолжалась, хотя западные санкции "
+             "ударили по российским банкам еще два года назад. На церемонии в Хасане чиновники двух "
+             "стран поблагодарили строителей, а Украина тем временем обвинила Москву в нарушении "
+             "перемирия."],
+        ),
+    },
+    "replaces_old_treaties": {
+        # The treaty's own wording: the old ones "cease to have effect".
+        "en": (["Russia-North Korea treaty takes effect; the 2000 treaty ceases to have effect"], []),
+        "ko": (["북러 새 조약 발효로 2000년 우호선린협조 조약 효력 상실"], []),
+        "ru": (["С вступлением договора с КНДР в силу прекращает действие договор 2000 года"], []),
+    },
+    "troops_kursk": {
+        # "North Korean" qualifying another noun; "военные" as the adjective or with no deployment said;
+        # "направленных против" (aimed at) is not a dispatch.
+        "en": ([], ["Ukrainian soldiers on the ground describe the North Korean shells Russia fires"]),
+        "ko": ([], ['우크라이나 병사들 "러시아가 쏘는 북한산 포탄 불발 많아"']),
+        "ru": ([], ["Лавров предостерег от военных союзов, направленных против КНДР и России",
+                    "Руденко отказался комментировать публикации о северокорейских военных | Договор "
+                    "России и КНДР ратифицирован."]),
+    },
+    "arms_transfers": {
+        # "armed attack" stems like "arms"; an idiom is not a shipment.
+        "en": ([], ["Treaty obliges Russia to provide assistance if North Korea comes under armed attack",
+                    "Choe calls Russians 'comrades in arms', then Lavrov is received by Kim"]),
+        "ko": ([], ["북러 조약 제4조, 무력 침공 받으면 군사적 원조 제공"]),
+        "ru": ([], ["Договор обязывает Россию оказать КНДР помощь при вооруженном нападении"]),
+    },
+}
+for _fact, _by_lang in FULL_LENGTH_KINDS.items():
+    for _lang, (_positives, _negatives) in _by_lang.items():
+        EXAMPLES[_fact][_lang][0].extend(_positives)
+        EXAMPLES[_fact][_lang][1].extend(_negatives)
+
 CASES = [
     pytest.param(fact, lang, text, positive, id=f"{fact}-{lang}-{'pos' if positive else 'neg'}{i}")
     for fact, by_lang in EXAMPLES.items()

@@ -198,3 +198,74 @@ def test_eval3_relevance_per_language(catalog_matcher: CompiledMatcher, lang: st
     assert rel.precision >= EVAL3_FLOORS["precision"], report
     assert rel.recall >= EVAL3_FLOORS["recall"], report
     print("\n" + "\n".join(report))
+
+
+# ``eval4_{en,ko,ru}.jsonl``: 36 full-length articles per language (headline and 5–9 paragraphs, 115–450
+# words), written and labelled blind (the writers saw neither the matcher nor its rules). Each item's
+# ``note`` gives the reason for its label. About 60% are hard negatives that name both sides in one clause
+# or sentence of background (a carmaker's Russian plant, a NATO summit, a drone raid on Kyiv, Putin in Hanoi);
+# several positives carry the relationship only in paragraphs 3–6. Scored once before tuning: relevance
+# P 0.625 / 0.682 / 0.727 (en / ko / ru), R 1.00, facts micro-F1 0.695 / 0.800 / 0.756 — the matcher had
+# only ever seen headlines with a sentence of summary. Then the prominence rule (relevance.py) was added.
+EVAL4_FLOORS = {"precision": 0.94, "recall": 0.94, "facts_f1": FACT_MICRO_F1_FLOOR}
+
+
+@pytest.mark.parametrize("lang", LANGS)
+def test_eval4_set_is_well_formed(catalog: tuple[object, ...], lang: str) -> None:
+    ids = {f.id for f in catalog}  # type: ignore[attr-defined]
+    items = load(lang, "eval4")
+    assert len(items) >= 36
+    assert len({i["id"] for i in items}) == len(items)
+    assert 0.35 <= sum(1 for i in items if i["relevant"]) / len(items) <= 0.5, "weighted to hard negatives"
+    for item in items:
+        assert item["lang"] == lang
+        assert len(str(item["text"])) >= 400, "full-length articles"
+        assert set(item["facts"]) <= ids  # type: ignore[call-overload]
+        assert item["relevant"] or not item["facts"], "facts apply only to relevant articles"
+
+
+@pytest.mark.parametrize("lang", LANGS)
+def test_eval4_quality_per_language(catalog_matcher: CompiledMatcher, lang: str) -> None:
+    items = load(lang, "eval4")
+    rel, facts = evaluate(catalog_matcher, items)
+    report = [
+        f"eval4 {lang} n={len(items):3}  relevance P={rel.precision:.3f} R={rel.recall:.3f} F1={rel.f1:.3f}  "
+        f"facts micro P={facts.precision:.3f} R={facts.recall:.3f} F1={facts.f1:.3f}"
+    ]
+    report.extend("    " + e for e in rel.errors + facts.errors)
+    assert rel.precision >= EVAL4_FLOORS["precision"], report
+    assert rel.recall >= EVAL4_FLOORS["recall"], report
+    assert facts.f1 >= EVAL4_FLOORS["facts_f1"], report
+    print("\n" + "\n".join(report))
+
+
+# ``eval5_{en,ko,ru}.jsonl``: a fifth set, written blind after the prominence rule: 28 full-length articles
+# and 8 feed-style items per language, new stories only (flights and trains, the intergovernmental
+# commission, a CSTO summit, Putin in Mongolia, a wrestling tournament listing 14 countries, China and
+# Russia at the UN…). Scored once before any change: relevance P 0.938 / 0.938 / 0.867 (en / ko / ru),
+# R 1.00 / 1.00 / 0.929; facts micro-F1 0.885 / 0.894 / 0.923. Three general fixes followed (lists of three
+# or more states, Russia acting jointly with China, compounds inside a list of states, train cues); after
+# them: relevance 1.00 / 1.00 (en, ko), 0.933 / 1.00 (ru: a one-clause Pyongyang flight in a feed item).
+EVAL5_FLOORS = {"precision": 0.90, "recall": 0.90, "facts_f1": FACT_MICRO_F1_FLOOR}
+
+
+@pytest.mark.parametrize("lang", LANGS)
+def test_eval5_quality_per_language(
+    catalog: tuple[object, ...], catalog_matcher: CompiledMatcher, lang: str
+) -> None:
+    ids = {f.id for f in catalog}  # type: ignore[attr-defined]
+    items = load(lang, "eval5")
+    assert len(items) >= 36 and len({i["id"] for i in items}) == len(items)
+    for item in items:
+        assert item["lang"] == lang and set(item["facts"]) <= ids  # type: ignore[call-overload]
+        assert item["relevant"] or not item["facts"], "facts apply only to relevant articles"
+    rel, facts = evaluate(catalog_matcher, items)
+    report = [
+        f"eval5 {lang} n={len(items):3}  relevance P={rel.precision:.3f} R={rel.recall:.3f} F1={rel.f1:.3f}  "
+        f"facts micro P={facts.precision:.3f} R={facts.recall:.3f} F1={facts.f1:.3f}"
+    ]
+    report.extend("    " + e for e in rel.errors + facts.errors)
+    assert rel.precision >= EVAL5_FLOORS["precision"], report
+    assert rel.recall >= EVAL5_FLOORS["recall"], report
+    assert facts.f1 >= EVAL5_FLOORS["facts_f1"], report
+    print("\n" + "\n".join(report))

@@ -22,9 +22,18 @@ RELEVANT = [
     ("ru", "Россия и КНДР открыли автомобильный мост через Туманную"),
     ("ru", "Северокорейские военные участвуют в боях в Курской области"),
     ("ru", "Российско-северокорейские отношения выходят на новый уровень"),
+    ("ru", "Между Москвой и Пхеньяном вновь пошли прямые пассажирские вагоны"),
+    ("en", "Passenger trains between Moscow and Pyongyang resume after five years"),
+    ("ko", "러시아와 북한, 여객 열차 운행 재개"),
 ]
 
 NEAR_MISSES = [
+    # Lists of countries, and Russia acting jointly with China.
+    ("en", "Besides Russian wrestlers, athletes from Iran, China, Cuba and North Korea will compete"),
+    ("ko", "러시아 선수들 외에 이란, 중국, 쿠바, 북한 선수들이 출전한다"),
+    ("ru", "Помимо российских борцов, выступят спортсмены из Ирана, Китая, Кубы и КНДР"),
+    ("en", "Chinese and Russian envoys met after North Korea's launches, blaming US drills"),
+    ("ko", "인태사령관 \"중국·러시아·북한·이란 협력은 전례 없는 도전\""),
     ("en", "Russia and China veto US-drafted UN resolution on North Korea sanctions"),
     ("en", "China, Russia call for easing of North Korea sanctions to revive talks"),
     ("en", "Ukrainian forces push deeper into Russia's Kursk region"),
@@ -67,3 +76,51 @@ def test_relevance_evidence_quotes_original_text() -> None:
     _, evidence = is_relevant(make_article("NORTH KOREA-RUSSIA summit opens"))
     assert evidence is not None
     assert [evidence.snippet[s:e] for s, e in evidence.highlights] == ["NORTH KOREA-RUSSIA", "summit"]
+
+
+# Long articles: one sentence of background past the lead is not coverage; the same sentence in the lead, or
+# the relationship in two sentences of the body, is.
+FILLER = {
+    "en": "Analysts said the market would stay volatile for the rest of the year.",
+    "ko": "업계에서는 연말까지 시장 변동성이 이어질 것으로 내다봤다.",
+    "ru": "Аналитики ожидают, что рынок останется волатильным до конца года.",
+}
+BACKGROUND = {
+    "en": ("Carmaker weighs return to its plant near St Petersburg",
+           "Relations have cooled over Russia's military cooperation with North Korea."),
+    "ko": ("현대차, 러시아 공장 재매입 여부 검토",
+           "한러 관계는 북한과 러시아의 군사 협력으로 냉각된 상태다."),
+    "ru": ("Автопроизводитель решает, возвращаться ли на завод под Петербургом",
+           "Отношения ухудшились из-за военного сотрудничества России с КНДР."),
+}
+SECOND = {
+    "en": "Seoul says Pyongyang has sent shells to Moscow in exchange for oil and air-defence systems.",
+    "ko": "정부는 북한이 러시아에 포탄을 보내고 원유와 방공 체계를 받았다고 밝혔다.",
+    "ru": "В Сеуле считают, что Пхеньян передал Москве снаряды в обмен на нефть и ПВО.",
+}
+
+
+@pytest.mark.parametrize("lang", ["en", "ko", "ru"])
+def test_background_sentence_past_the_lead_is_not_coverage(lang: str) -> None:
+    title, aside = BACKGROUND[lang]
+    filler = FILLER[lang]
+    buried = " ".join([filler] * 4 + [aside] + [filler] * 2)
+    assert not is_relevant(make_article(title, buried, lang))[0]
+    # The same sentence leading the article is news about the relationship.
+    assert is_relevant(make_article(title, " ".join([aside] + [filler] * 6), lang))[0]
+    # So is the relationship in two sentences of the body.
+    twice = " ".join([filler] * 4 + [aside, SECOND[lang]] + [filler] * 2)
+    assert is_relevant(make_article(title, twice, lang))[0]
+
+
+@pytest.mark.parametrize(
+    ("lang", "title", "lead"),
+    [
+        ("en", "Putin, in Hanoi, says Russia and Vietnam to deepen ties",
+         "Putin, who arrived from Pyongyang after signing a pact with Kim Jong Un, met To Lam."),
+        ("ru", "Путин и То Лам договорились углублять партнерство",
+         "Путин, прилетевший из Пхеньяна, провел переговоры с То Ламом."),
+    ],
+)
+def test_headline_about_another_partner_with_one_nk_sentence(lang: str, title: str, lead: str) -> None:
+    assert not is_relevant(make_article(title, " ".join([lead] + [FILLER[lang]] * 3), lang))[0]
