@@ -362,9 +362,154 @@ error:
     return NULL;
 }
 
+/* ------------------------------------------------------------------------------------------------
+ * splice: the engine's answer for one section (see engine.py, _Section.hits and _splice_py)
+ * ------------------------------------------------------------------------------------------------ */
+
+PyDoc_STRVAR(splice_doc,
+"splice(base, changes, slot, sources, constants, context, hit_type, source_field, context_field, /)\n"
+"--\n\n"
+"``base`` (a tuple of hits, by query number) with the queries in ``changes`` (sorted query numbers)\n"
+"cut out (``slot[q] < 0``: base[~slot[q]]) or spliced in at ``slot[q]``: ``constants[q]`` when\n"
+"``sources[q]`` is None, else a new ``hit_type`` whose two slots (member descriptors) are set to the\n"
+"source and ``context``. Returns a tuple; identical to ``engine._splice_py``.");
+
+static int
+ssize_at(PyObject *list, Py_ssize_t i, Py_ssize_t *out)
+{
+    if (i < 0 || i >= PyList_GET_SIZE(list)) {
+        PyErr_SetString(PyExc_IndexError, "splice(): query number out of range");
+        return -1;
+    }
+    Py_ssize_t v = PyLong_AsSsize_t(PyList_GET_ITEM(list, i));
+    if (v == -1 && PyErr_Occurred()) {
+        return -1;
+    }
+    *out = v;
+    return 0;
+}
+
+static PyObject *
+speedups_splice(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
+{
+    (void)module;
+    if (nargs != 9) {
+        PyErr_Format(PyExc_TypeError, "splice() takes 9 arguments (%zd given)", nargs);
+        return NULL;
+    }
+    PyObject *base = args[0], *changes = args[1], *slot = args[2], *sources = args[3];
+    PyObject *constants = args[4], *context = args[5], *hit_type = args[6];
+    PyObject *source_field = args[7], *context_field = args[8];
+    if (!PyTuple_Check(base) || !PyList_Check(changes) || !PyList_Check(slot) || !PyList_Check(sources)
+        || !PyDict_Check(constants) || !PyType_Check(hit_type)) {
+        PyErr_SetString(PyExc_TypeError,
+                        "splice() expects (tuple, list, list, list, dict, object, type, descriptor, descriptor)");
+        return NULL;
+    }
+    descrsetfunc set_source = Py_TYPE(source_field)->tp_descr_set;
+    descrsetfunc set_context = Py_TYPE(context_field)->tp_descr_set;
+    if (set_source == NULL || set_context == NULL) {
+        PyErr_SetString(PyExc_TypeError, "splice(): the fields must be data descriptors");
+        return NULL;
+    }
+    PyTypeObject *type = (PyTypeObject *)hit_type;
+    Py_ssize_t n_base = PyTuple_GET_SIZE(base);
+    Py_ssize_t n_changes = PyList_GET_SIZE(changes);
+    PyObject *out = PyList_New(n_base + n_changes);  /* filled up to `n`, then cut to size */
+    if (out == NULL) {
+        return NULL;
+    }
+    PyObject *empty = PyTuple_New(0);
+    if (empty == NULL) {
+        Py_DECREF(out);
+        return NULL;
+    }
+    Py_ssize_t n = 0, done = 0;
+    for (Py_ssize_t c = 0; c < PyList_GET_SIZE(changes) && c < n_changes; c++) {
+        Py_ssize_t q = PyLong_AsSsize_t(PyList_GET_ITEM(changes, c));
+        if (q == -1 && PyErr_Occurred()) {
+            goto error;
+        }
+        Py_ssize_t k;
+        if (ssize_at(slot, q, &k) < 0) {
+            goto error;
+        }
+        Py_ssize_t upto = k < 0 ? ~k : k;
+        if (upto < done || upto > n_base || (k < 0 && upto >= n_base)) {
+            PyErr_SetString(PyExc_ValueError, "splice(): changes are not sorted, or a slot is out of range");
+            goto error;
+        }
+        for (; done < upto; done++) {
+            PyObject *kept = PyTuple_GET_ITEM(base, done);
+            Py_INCREF(kept);
+            PyList_SET_ITEM(out, n++, kept);
+        }
+        if (k < 0) {  /* true by default, false here: cut base[~k] */
+            done = upto + 1;
+            continue;
+        }
+        if (q >= PyList_GET_SIZE(sources)) {
+            PyErr_SetString(PyExc_IndexError, "splice(): query number out of range");
+            goto error;
+        }
+        PyObject *source = PyList_GET_ITEM(sources, q);
+        PyObject *hit;
+        if (source == Py_None) {
+            PyObject *key = PyList_GET_ITEM(changes, c);
+            hit = PyDict_GetItemWithError(constants, key);
+            if (hit == NULL) {
+                if (!PyErr_Occurred()) {
+                    PyErr_SetObject(PyExc_KeyError, key);
+                }
+                goto error;
+            }
+            Py_INCREF(hit);
+        }
+        else {
+            Py_INCREF(source);
+            hit = PyBaseObject_Type.tp_new(type, empty, NULL);  /* object.__new__(hit_type) */
+            if (hit == NULL) {
+                Py_DECREF(source);
+                goto error;
+            }
+            int rc = set_source(source_field, hit, source);
+            Py_DECREF(source);
+            if (rc < 0 || set_context(context_field, hit, context) < 0) {
+                Py_DECREF(hit);
+                goto error;
+            }
+        }
+        PyList_SET_ITEM(out, n++, hit);
+    }
+    for (; done < n_base; done++) {
+        PyObject *kept = PyTuple_GET_ITEM(base, done);
+        Py_INCREF(kept);
+        PyList_SET_ITEM(out, n++, kept);
+    }
+    Py_DECREF(empty);
+    PyObject *result = PyTuple_New(n);
+    if (result == NULL) {
+        Py_DECREF(out);
+        return NULL;
+    }
+    for (Py_ssize_t i = 0; i < n; i++) {
+        PyObject *item = PyList_GET_ITEM(out, i);
+        Py_INCREF(item);
+        PyTuple_SET_ITEM(result, i, item);
+    }
+    Py_DECREF(out);
+    return result;
+
+error:
+    Py_DECREF(empty);
+    Py_DECREF(out);  /* the unfilled tail is NULL, which list_dealloc skips */
+    return NULL;
+}
+
 static PyMethodDef speedups_methods[] = {
     {"tokenize", speedups_tokenize, METH_O, tokenize_doc},
     {"positions", speedups_positions, METH_O, positions_doc},
+    {"splice", (PyCFunction)(void (*)(void))speedups_splice, METH_FASTCALL, splice_doc},
     {NULL, NULL, 0, NULL},
 };
 

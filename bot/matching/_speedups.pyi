@@ -1,4 +1,18 @@
 """Types of the compiled accelerator built from ``_speedups.c`` (see ``bot.matching.text``)."""
 
+from typing import Any
+
 def tokenize(text: str, /) -> tuple[tuple[str, ...], tuple[bool, ...], tuple[int, ...], list[int]]: ...
 def positions(resolved: list[tuple[int, ...] | None], /) -> dict[int, list[int]]: ...
+def splice(
+    base: tuple[Any, ...],
+    changes: list[int],
+    slot: list[int],
+    sources: list[Any],
+    constants: dict[int, Any],
+    context: object,
+    hit_type: type,
+    source_field: object,
+    context_field: object,
+    /,
+) -> tuple[Any, ...]: ...

@@ -627,7 +627,7 @@ class _Section:
     always: frozenset[int]  # true by default, with positive words: evaluated on every article
     base: tuple[Hit, ...]  # the constant hits of the queries true by default, by query number
     base_set: frozenset[int]  # their query numbers
-    slot: dict[int, int]  # query number -> ~its place in ``base``, or where its hit goes in ``base``
+    slot: list[int]  # by query number (of this section): ~its place in ``base``, or where its hit goes
     constants: dict[int, Hit]  # query number -> constant hit (queries without positive words)
 
     def hits(self, v: View, tests: list[BoolFn], sources: list[_QuerySource | None]) -> tuple[Hit, ...]:
@@ -645,35 +645,66 @@ class _Section:
         changes.update(*filter(None, map(self.sure_off.get, pos)))
         if not changes:
             return self.base
-        # Splice: base hits up to each change, then the change (a cut, or a new hit).
-        base, slot, constants = self.base, self.slot, self.constants
-        out: list[Hit] = []
-        done = 0  # base[:done] is settled
-        for q in sorted(changes):
-            k = slot[q]
-            if k < 0:  # true by default, false here: cut base[~k]
-                k = ~k
+        return splice(
+            self.base,
+            sorted(changes),
+            self.slot,
+            sources,
+            self.constants,
+            v,
+            Hit,
+            _SOURCE_FIELD,
+            _CONTEXT_FIELD,
+        )
+
+
+_SOURCE_FIELD = Hit.__dict__["_source"]
+_CONTEXT_FIELD = Hit.__dict__["_context"]
+
+
+def _splice_py(
+    base: tuple[Hit, ...],
+    changes: list[int],
+    slot: list[int],
+    sources: list[_QuerySource | None],
+    constants: dict[int, Hit],
+    context: object,
+    hit_type: type[Hit],
+    source_field: Any,
+    context_field: Any,
+) -> tuple[Hit, ...]:
+    """``base`` hits up to each change, then the change: a cut (``slot[q] < 0``), or a new hit at
+    ``slot[q]`` — ``Hit.lazy(sources[q], context)``, or the constant hit of a query without positive words.
+    The reference for ``_speedups.splice``, which runs instead when it was compiled."""
+    new_hit, set_source, set_context = object.__new__, source_field.__set__, context_field.__set__
+    out: list[Hit] = []
+    done = 0  # base[:done] is settled
+    for q in changes:
+        k = slot[q]
+        if k < 0:  # true by default, false here: cut base[~k]
+            k = ~k
+            out += base[done:k]
+            done = k + 1
+        else:
+            if k != done:
                 out += base[done:k]
-                done = k + 1
-            else:
-                if k != done:
-                    out += base[done:k]
-                    done = k
-                source = sources[q]
-                if source is None:
-                    out.append(constants[q])
-                else:  # Hit.lazy(source, v), inlined: this runs for every positive hit
-                    hit = _new_hit(Hit)
-                    _set_hit_source(hit, source)
-                    _set_hit_context(hit, v)
-                    out.append(hit)
-        out += base[done:]
-        return tuple(out)
+                done = k
+            source = sources[q]
+            if source is None:
+                out.append(constants[q])
+            else:  # Hit.lazy(source, context), inlined: this runs for every positive hit
+                hit = new_hit(hit_type)
+                set_source(hit, source)
+                set_context(hit, context)
+                out.append(hit)
+    out += base[done:]
+    return tuple(out)
 
 
-_new_hit = object.__new__
-_set_hit_source = Hit.__dict__["_source"].__set__
-_set_hit_context = Hit.__dict__["_context"].__set__
+try:
+    from bot.matching._speedups import splice
+except ImportError:  # not compiled: the reference above
+    splice = _splice_py
 
 
 def _conjunction(node: _Node, lang: str) -> tuple[frozenset[int], frozenset[int]] | None:
@@ -805,7 +836,10 @@ class CompiledMatcher:
             always=frozenset(always),
             base=tuple(constants[q] for q in base_qids),
             base_set=frozenset(base_qids),
-            slot={q: ~base_at[q] if q in base_at else bisect_left(base_qids, q) for q in qids},
+            slot=[
+                ~base_at[q] if q in base_at else bisect_left(base_qids, q) if q in qids else 0
+                for q in range(qids.stop)
+            ],
             constants=constants,
         )
 

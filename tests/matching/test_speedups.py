@@ -283,3 +283,113 @@ def test_no_leaks() -> None:
         finally:
             tracemalloc.stop()
         assert grown < 64_000, f"{grown} bytes kept after 3,000 calls"
+
+
+# ``splice``: the engine's answer for one section, against ``engine._splice_py``.
+
+
+@st.composite
+def sections(draw: st.DrawFn) -> tuple[Any, ...]:
+    from bot.models import Hit
+
+    n = draw(st.integers(0, 40))
+    default_true = sorted(draw(st.sets(st.integers(0, n - 1), max_size=n)) if n else set())
+    positive = draw(st.sets(st.integers(0, n - 1), max_size=n)) if n else set()
+    base_at = {q: i for i, q in enumerate(default_true)}
+    constants = {q: Hit("watch", f"c{q}", text_evidence()) for q in range(n) if q not in positive}
+    base = tuple(constants[q] for q in default_true if q in constants)
+    # Only queries without positive words are in ``base`` (as in the engine).
+    default_true = [q for q in default_true if q in constants]
+    base_at = {q: i for i, q in enumerate(default_true)}
+    from bisect import bisect_left
+
+    slot = [~base_at[q] if q in base_at else bisect_left(default_true, q) for q in range(n)]
+    sources: list[Any] = [f"source-{q}" if q in positive else None for q in range(n)]
+    changes = sorted(draw(st.sets(st.integers(0, n - 1), max_size=n)) if n else set())
+    return base, changes, slot, sources, constants
+
+
+def text_evidence() -> Any:
+    from bot.models import Evidence
+
+    return Evidence(terms=(), snippet="")
+
+
+@needs_speedups
+@settings(max_examples=800, deadline=None)
+@given(sections())
+def test_splice(section: tuple[Any, ...]) -> None:
+    from bot.matching import engine
+    from bot.models import Hit
+
+    assert speedups is not None
+    base, changes, slot, sources, constants = section
+    context = object()
+    fields = (Hit, engine._SOURCE_FIELD, engine._CONTEXT_FIELD)
+    got = speedups.splice(base, changes, slot, sources, constants, context, *fields)
+    want = engine._splice_py(base, changes, slot, sources, constants, context, *fields)
+    assert type(got) is tuple and len(got) == len(want)
+    for g, w in zip(got, want, strict=True):
+        if any(w is c for c in (*base, *constants.values())):
+            assert g is w  # constant hits are shared, not copied
+        else:
+            assert type(g) is Hit and g._source is w._source and g._context is context
+
+
+@needs_speedups
+def test_engine_uses_the_compiled_splice() -> None:
+    from bot.matching import engine
+
+    assert speedups is not None
+    assert engine.splice is speedups.splice
+
+
+@needs_speedups
+def test_splice_rejects_bad_input() -> None:
+    from bot.matching import engine
+    from bot.models import Hit
+
+    assert speedups is not None
+    fields = (Hit, engine._SOURCE_FIELD, engine._CONTEXT_FIELD)
+    with pytest.raises(TypeError):
+        speedups.splice((), [], [], [], {}, None)  # too few arguments
+    with pytest.raises(TypeError):
+        speedups.splice([], [], [], [], {}, None, *fields)  # base must be a tuple
+    with pytest.raises(IndexError):
+        speedups.splice((), [5], [0], [None], {}, None, *fields)  # no slot for query 5
+    with pytest.raises(ValueError):
+        speedups.splice((), [0, 1], [1, 0], ["a", "b"], {}, None, *fields)  # slot past the end of base
+    with pytest.raises(KeyError):
+        speedups.splice((), [0], [0], [None], {}, None, *fields)  # constant hit missing
+    with pytest.raises(TypeError):
+        speedups.splice((), [0], [0], ["a"], {}, None, Hit, 1, 2)  # not descriptors
+
+
+@needs_speedups
+def test_splice_does_not_leak() -> None:
+    from bot.matching import engine
+    from bot.models import Hit
+
+    assert speedups is not None
+    constant = Hit("watch", "c", text_evidence())
+    base = (constant,) * 50
+    slot = [~(i // 2) if i % 2 else i // 2 for i in range(100)]  # new hits and cuts, interleaved
+    sources: list[Any] = [None if i % 4 == 2 else "s" for i in range(100)]
+    constants = {i: constant for i in range(100)}
+    fields = (Hit, engine._SOURCE_FIELD, engine._CONTEXT_FIELD)
+    changes = list(range(100))
+    for _ in range(100):
+        speedups.splice(base, changes, slot, sources, constants, None, *fields)
+    gc.collect()
+    tracemalloc.start()
+    try:
+        before = tracemalloc.get_traced_memory()[0]
+        for _ in range(3000):
+            speedups.splice(base, changes, slot, sources, constants, None, *fields)
+            with pytest.raises(KeyError):
+                speedups.splice(base, [2], slot, sources, {}, None, *fields)
+        gc.collect()
+        grown = tracemalloc.get_traced_memory()[0] - before
+    finally:
+        tracemalloc.stop()
+    assert grown < 64_000, f"{grown} bytes kept after 3,000 calls"
