@@ -273,8 +273,10 @@ class _Word(_Node):
         if not ps:
             return []
         if self.title_only:
-            return [(p, p) for p in ps[: bisect_left(ps, v.n_title)]]
-        return [(p, p) for p in ps[:MAX_SPANS]]
+            ps = ps[: bisect_left(ps, v.n_title)]
+            return list(zip(ps, ps, strict=True))
+        ps = ps[:MAX_SPANS]
+        return list(zip(ps, ps, strict=True))  # (p, p) for each position
 
     def witness(self, v: View) -> list[tuple[Span, str]]:
         display = self.display
@@ -376,7 +378,8 @@ class _Or(_Node):
         simple = self.simple
         present = simple.intersection(pos) if len(pos) < len(simple) else pos.keys() & simple
         for a in present:
-            out.extend((p, p) for p in pos[a][:MAX_SPANS])
+            ps = pos[a][:MAX_SPANS]
+            out += zip(ps, ps, strict=True)
         parts = self.parts if self.gates is None else compress(self.parts, map(pos.__contains__, self.gates))
         for part in parts:
             out.extend(part.spans(v))

@@ -249,6 +249,31 @@ _GROUPS = {
 }
 
 
+class _Groups(dict[str, list[Span]]):
+    """The positions of each word group in one article, found on first use: most articles are decided
+    before most groups are needed, and a group none of whose words is present has no positions."""
+
+    def __init__(
+        self,
+        groups: dict[str, tuple[Callable[[View], list[Span]], frozenset[int]]],
+        v: View,
+        present: frozenset[int],
+    ) -> None:
+        super().__init__()
+        self._compiled = groups
+        self._view = v
+        self._present = present
+
+    def __missing__(self, name: str) -> list[Span]:
+        spans_of, atoms = self._compiled[name]
+        v = self._view
+        spans = [] if atoms.isdisjoint(self._present) else spans_of(v)
+        if name == "strong":
+            spans = [c for c in spans if not _preposition(v, c[0])]
+        self[name] = spans
+        return spans
+
+
 class RelevanceModel:
     """The scoring above, with its word groups compiled by the engine into its own atoms."""
 
@@ -257,12 +282,7 @@ class RelevanceModel:
         self._atoms = frozenset().union(*(atoms for _, atoms in self._groups.values()))
 
     def judge(self, v: View) -> tuple[bool, Evidence | None]:
-        # A group none of whose words is in the article has no positions: most groups, in most articles.
-        present = self._atoms.intersection(v.pos)
-        g = {
-            name: fn(v) if not atoms.isdisjoint(present) else [] for name, (fn, atoms) in self._groups.items()
-        }
-        g["strong"] = [c for c in g["strong"] if not _preposition(v, c[0])]
+        g = _Groups(self._groups, v, self._atoms.intersection(v.pos))
         sentence = v.tokens.sentence
         ru = g["ru"]
         # A bare "Kim" ("Putin thanks Kim", 김 위원장) names the North Korean leader when North Korea is named
