@@ -506,10 +506,128 @@ error:
     return NULL;
 }
 
+/* ------------------------------------------------------------------------------------------------
+ * korean_keys: a Korean token's keys (see text.py, _korean_keys_py)
+ * ------------------------------------------------------------------------------------------------ */
+
+PyDoc_STRVAR(korean_keys_doc,
+"korean_keys(word, stripped, by_last, /)\n"
+"--\n\n"
+"``(stripped, *bases)``: ``word`` without each particle it ends with (``by_last`` maps a last character\n"
+"to its particles as (particle, length) pairs, longest first), and each of those without a further\n"
+"particle, in order and without repeats. Identical to ``text._korean_keys_py``.");
+
+/* Appends to `out` each `word` minus a particle it ends with (never the whole word). */
+static int
+strip_particles(PyObject *word, PyObject *by_last, PyObject *out)
+{
+    Py_ssize_t n = PyUnicode_GET_LENGTH(word);
+    if (n == 0) {
+        return 0;
+    }
+    PyObject *last = PyUnicode_Substring(word, n - 1, n);
+    if (last == NULL) {
+        return -1;
+    }
+    PyObject *particles = PyDict_GetItemWithError(by_last, last);  /* borrowed */
+    Py_DECREF(last);
+    if (particles == NULL) {
+        return PyErr_Occurred() ? -1 : 0;
+    }
+    if (!PyTuple_Check(particles)) {
+        PyErr_SetString(PyExc_TypeError, "korean_keys(): by_last values must be tuples");
+        return -1;
+    }
+    for (Py_ssize_t i = 0; i < PyTuple_GET_SIZE(particles); i++) {
+        PyObject *pair = PyTuple_GET_ITEM(particles, i);
+        if (!PyTuple_Check(pair) || PyTuple_GET_SIZE(pair) != 2 || !PyUnicode_Check(PyTuple_GET_ITEM(pair, 0))) {
+            PyErr_SetString(PyExc_TypeError, "korean_keys(): particles must be (str, int) pairs");
+            return -1;
+        }
+        PyObject *particle = PyTuple_GET_ITEM(pair, 0);
+        Py_ssize_t k = PyLong_AsSsize_t(PyTuple_GET_ITEM(pair, 1));
+        if (k == -1 && PyErr_Occurred()) {
+            return -1;
+        }
+        if (k >= n) {
+            continue;
+        }
+        Py_ssize_t ends = PyUnicode_Tailmatch(word, particle, 0, n, +1);
+        if (ends < 0) {
+            return -1;
+        }
+        if (ends) {
+            PyObject *base = PyUnicode_Substring(word, 0, n - k);
+            if (base == NULL) {
+                return -1;
+            }
+            int rc = PyList_Append(out, base);
+            Py_DECREF(base);
+            if (rc < 0) {
+                return -1;
+            }
+        }
+    }
+    return 0;
+}
+
+/* Appends `key` to `keys` unless it is there already. */
+static int
+add_key(PyObject *keys, PyObject *key)
+{
+    int found = PySequence_Contains(keys, key);
+    if (found < 0) {
+        return -1;
+    }
+    return found ? 0 : PyList_Append(keys, key);
+}
+
+static PyObject *
+speedups_korean_keys(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
+{
+    (void)module;
+    if (nargs != 3 || !PyUnicode_Check(args[0]) || !PyUnicode_Check(args[1]) || !PyDict_Check(args[2])) {
+        PyErr_SetString(PyExc_TypeError, "korean_keys() expects (str, str, dict)");
+        return NULL;
+    }
+    PyObject *word = args[0], *stripped = args[1], *by_last = args[2];
+    PyObject *keys = PyList_New(0);
+    PyObject *bases = PyList_New(0);
+    PyObject *inner = PyList_New(0);
+    if (keys == NULL || bases == NULL || inner == NULL || PyList_Append(keys, stripped) < 0
+        || strip_particles(word, by_last, bases) < 0) {
+        goto error;
+    }
+    for (Py_ssize_t i = 0; i < PyList_GET_SIZE(bases); i++) {
+        PyObject *base = PyList_GET_ITEM(bases, i);
+        if (add_key(keys, base) < 0 || PyList_SetSlice(inner, 0, PyList_GET_SIZE(inner), NULL) < 0
+            || strip_particles(base, by_last, inner) < 0) {
+            goto error;
+        }
+        for (Py_ssize_t j = 0; j < PyList_GET_SIZE(inner); j++) {
+            if (add_key(keys, PyList_GET_ITEM(inner, j)) < 0) {
+                goto error;
+            }
+        }
+    }
+    PyObject *result = PyList_AsTuple(keys);
+    Py_DECREF(keys);
+    Py_DECREF(bases);
+    Py_DECREF(inner);
+    return result;
+
+error:
+    Py_XDECREF(keys);
+    Py_XDECREF(bases);
+    Py_XDECREF(inner);
+    return NULL;
+}
+
 static PyMethodDef speedups_methods[] = {
     {"tokenize", speedups_tokenize, METH_O, tokenize_doc},
     {"positions", speedups_positions, METH_O, positions_doc},
     {"splice", (PyCFunction)(void (*)(void))speedups_splice, METH_FASTCALL, splice_doc},
+    {"korean_keys", (PyCFunction)(void (*)(void))speedups_korean_keys, METH_FASTCALL, korean_keys_doc},
     {NULL, NULL, 0, NULL},
 };
 

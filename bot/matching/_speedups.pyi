@@ -16,3 +16,6 @@ def splice(
     context_field: object,
     /,
 ) -> tuple[Any, ...]: ...
+def korean_keys(
+    word: str, stripped: str, by_last: dict[str, tuple[tuple[str, int], ...]], /
+) -> tuple[str, ...]: ...

@@ -141,7 +141,7 @@ def token_keys_many(words: list[str]) -> list[tuple[str, ...]]:
         elif script != "ko" and (stripped is word or script_of(word) != "ko"):
             out[i] = (stripped,)
         else:
-            out[i] = _korean_keys(word, stripped)
+            out[i] = _korean_keys(word, stripped, _PARTICLES_BY_LAST)
     for at, batch, language in ((en_at, en_words, "english"), (ru_at, ru_words, "russian")):
         if batch:
             for i, stem in zip(at, _stemmer(language).stemWords(batch), strict=True):
@@ -149,12 +149,16 @@ def token_keys_many(words: list[str]) -> list[tuple[str, ...]]:
     return out
 
 
-def _korean_keys(word: str, stripped: str) -> tuple[str, ...]:
+def _korean_keys_py(
+    word: str, stripped: str, by_last: dict[str, tuple[tuple[str, int], ...]]
+) -> tuple[str, ...]:
+    """A Korean token's keys: ``stripped``, then ``word`` without each particle it ends with, and each of
+    those without a further particle. The reference for ``_speedups.korean_keys``."""
     keys = [stripped]
-    for base in _strip_particle(word):
+    for base in _strip_particle(word, by_last):
         if base not in keys:
             keys.append(base)
-        for inner in _strip_particle(base):  # 러시아와의 → 러시아와 → 러시아
+        for inner in _strip_particle(base, by_last):  # 러시아와의 → 러시아와 → 러시아
             if inner not in keys:
                 keys.append(inner)
     return tuple(keys)
@@ -170,9 +174,9 @@ def _particles_by_last_char() -> dict[str, tuple[tuple[str, int], ...]]:
 _PARTICLES_BY_LAST = _particles_by_last_char()
 
 
-def _strip_particle(word: str) -> list[str]:
+def _strip_particle(word: str, by_last: dict[str, tuple[tuple[str, int], ...]]) -> list[str]:
     """``word`` without each particle it ends with, longest particle first (never the whole word)."""
-    particles = _PARTICLES_BY_LAST.get(word[-1:])
+    particles = by_last.get(word[-1:])
     if not particles:
         return []
     n = len(word)
@@ -290,9 +294,11 @@ if _speedups is not None:
         return Tokens(raw, soft, sentence, bounds)
 
     positions = _speedups.positions
+    _korean_keys = _speedups.korean_keys
 else:
     tokenize = _tokenize_py
     positions = _positions_py
+    _korean_keys = _korean_keys_py
 
 
 def split_words(text: str) -> list[tuple[str, int, int]]:

@@ -393,3 +393,55 @@ def test_splice_does_not_leak() -> None:
     finally:
         tracemalloc.stop()
     assert grown < 64_000, f"{grown} bytes kept after 3,000 calls"
+
+
+# ``korean_keys``: a Korean token's particle-stripped keys, against ``text._korean_keys_py``.
+
+_PARTICLES = list(text.KOREAN_PARTICLES)
+korean_words = st.builds(
+    lambda stem, tail: stem + "".join(tail),
+    st.text(alphabet="가나다러시아북한의와이를은는에서로과도", min_size=0, max_size=5),
+    st.lists(st.sampled_from(_PARTICLES), max_size=3),
+)
+
+
+@needs_speedups
+@settings(max_examples=1500, deadline=None)
+@given(korean_words)
+def test_korean_keys(word: str) -> None:
+    assert speedups is not None
+    by_last = text._PARTICLES_BY_LAST
+    assert speedups.korean_keys(word, word, by_last) == text._korean_keys_py(word, word, by_last)
+
+
+@needs_speedups
+def test_korean_keys_on_the_evaluation_articles() -> None:
+    assert speedups is not None
+    by_last = text._PARTICLES_BY_LAST
+    words = {
+        text.normalize(w)
+        for path in DATA.glob("*ko.jsonl")
+        for line in path.read_text(encoding="utf-8").splitlines()
+        if line.strip()
+        for w in text.tokenize(json.loads(line)["title"] + "\n" + json.loads(line)["text"]).raw
+    }
+    assert len(words) > 1000
+    for word in words:
+        assert speedups.korean_keys(word, word, by_last) == text._korean_keys_py(word, word, by_last), word
+    assert speedups.korean_keys("러시아와의", "러시아와의", by_last) == ("러시아와의", "러시아", "러시아와")
+    with pytest.raises(TypeError):
+        speedups.korean_keys("러시아", "러시아", {"아": ["x"]})  # particles must be a tuple of pairs
+    before = tracemalloc.is_tracing()
+    tracemalloc.start()
+    try:
+        for _ in range(200):
+            speedups.korean_keys("러시아와의", "러시아와의", by_last)
+        gc.collect()
+        start = tracemalloc.get_traced_memory()[0]
+        for _ in range(5000):
+            speedups.korean_keys("러시아와의", "러시아와의", by_last)
+        gc.collect()
+        assert tracemalloc.get_traced_memory()[0] - start < 32_000
+    finally:
+        if not before:
+            tracemalloc.stop()
