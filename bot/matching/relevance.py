@@ -300,7 +300,8 @@ class RelevanceModel:
         score = 0
         fired: list[Span] = []
         soft = v.tokens.soft
-        g["compound"] = [c for c in g["compound"] if not _in_state_list(g["states"], c, soft, sentence)]
+        if g["compound"]:
+            g["compound"] = [c for c in g["compound"] if not _in_state_list(g["states"], c, soft, sentence)]
         compound = bool(g["compound"])
         many: set[int] | None = None  # sentences that count states, found when first needed
         if compound:
@@ -313,9 +314,11 @@ class RelevanceModel:
         ):
             score += 1
             fired.extend(g["loose_pair"][:1])
-        troops = _troops(nk, g["troops"], g["nk_army"], g["theatre"], sentence) or _same_sentence(
-            g["nk_arms"], g["war"], sentence
-        )
+        troops = (
+            _troops(nk, g["troops"], g["nk_army"], g["theatre"], sentence)
+            if g["troops"] or g["nk_army"]
+            else []
+        ) or (_same_sentence(g["nk_arms"], g["war"], sentence) if g["nk_arms"] else [])
         if troops:
             score += 3
             fired.extend(troops)
@@ -332,6 +335,7 @@ class RelevanceModel:
         best_pair: list[Span] = []
         best_cue = 0
         pair_sentences: set[int] = set()
+        cues: dict[str, list[Span]] = {}  # the cue groups in text order, sorted when first needed
         cue_sentences: set[int] = set()  # sentences where the two sides meet near a relationship word
         ru_by_sentence: dict[int, list[Span]] = {}
         for b in ru:
@@ -360,7 +364,7 @@ class RelevanceModel:
                     c[0] <= b[0] <= c[1] for c in g["china"]
                 )  # "Chinese and Russian envoys": a joint actor
             )
-            cue, cue_span = (0, None) if listed else _cue(g["strong"], g["weak"], lo, hi, after, sentence)
+            cue, cue_span = (0, None) if listed else _cue(g, cues, lo, hi, after, sentence)
             # A weak cue beside a third state ("Japan extends sanctions on North Korea and Russia") is that
             # state's action on both, not the two sides' relationship.
             if cue == 1 and any(sentence[s[0]] == sentence[lo] and not lo <= s[0] <= hi for s in g["states"]):
@@ -384,12 +388,7 @@ class RelevanceModel:
             fired.extend(with_nk)
         # A headline about Russia and another state ("Putin visits Vietnam") with no North Korean name in it:
         # the North Korean mention in the summary is background.
-        elsewhere = (
-            not _in_title(nk + g["compound"], v)
-            and _in_title(ru, v)
-            and _in_title(g["states"] + g["partners"], v)
-        )
-        if (g["china"] or elsewhere) and not strong:
+        if not strong and (_elsewhere(v, nk, ru, g) or g["china"]):
             score -= 2
         if score < THRESHOLD:
             return False, None
@@ -402,7 +401,7 @@ class RelevanceModel:
         if leaders:
             kim_sentences = {sentence[k[0]] for k in kim_names} - third
             signals.update(sentence[p[0]] for p in g["putin"] if sentence[p[0]] in kim_sentences)
-        if len(signals) < REPEATED_SENTENCES and (min(signals) > lead_end or elsewhere):
+        if len(signals) < REPEATED_SENTENCES and (min(signals) > lead_end or _elsewhere(v, nk, ru, g)):
             return False, None
         token_spans = v.tokens.spans
         char_spans = [(token_spans[s][0], token_spans[e][1]) for s, e in fired]
@@ -556,12 +555,30 @@ def _same_sentence(xs: list[Span], ys: list[Span], sentence: tuple[int, ...]) ->
     return []
 
 
+def _elsewhere(v: View, nk: list[Span], ru: list[Span], g: dict[str, list[Span]]) -> bool:
+    """A headline about Russia and another state ("Putin visits Vietnam") with no North Korean name in it."""
+    return (
+        not _in_title(nk + g["compound"], v)
+        and _in_title(ru, v)
+        and _in_title(g["states"] + g["partners"], v)
+    )
+
+
 def _cue(
-    strong: list[Span], weak: list[Span], lo: int, hi: int, after: int, sentence: tuple[int, ...]
+    g: dict[str, list[Span]],
+    cues: dict[str, list[Span]],
+    lo: int,
+    hi: int,
+    after: int,
+    sentence: tuple[int, ...],
 ) -> tuple[int, Span | None]:
+    """The nearest relationship word around the pair at ``lo..hi``: 2 for a strong cue, 1 for a weak one."""
     first, last = lo - CUE_BEFORE, hi + after
-    for spans, value in ((strong, 2), (weak, 1)):
-        for s in sorted(spans):
+    for name, value in (("strong", 2), ("weak", 1)):
+        spans = cues.get(name)
+        if spans is None:
+            spans = cues[name] = sorted(g[name])
+        for s in spans:
             if first <= s[0] <= last and sentence[s[0]] == sentence[lo]:
                 return value, s
     return 0, None
