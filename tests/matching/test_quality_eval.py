@@ -98,6 +98,36 @@ def evaluate(matcher: CompiledMatcher, items: list[dict[str, object]]) -> tuple[
     return relevance, facts
 
 
+def check_items(items: list[dict[str, object]], lang: str, ids: set[str]) -> None:
+    """Each item is in ``lang``, names only catalog facts, and has facts only when relevant."""
+    for item in items:
+        assert item["lang"] == lang
+        assert set(item["facts"]) <= ids  # type: ignore[call-overload]
+        assert item["relevant"] or not item["facts"], "facts apply only to relevant articles"
+
+
+def score(
+    matcher: CompiledMatcher,
+    items: list[dict[str, object]],
+    label: str,
+    floors: dict[str, float],
+    errors: bool = True,
+) -> list[str]:
+    """The report lines for ``items`` (with each disagreement when ``errors``), after asserting each floor
+    given: relevance ``precision``, ``recall``, ``f1``; ``facts_f1``."""
+    rel, facts = evaluate(matcher, items)
+    report = [
+        f"{label} n={len(items):3}  relevance P={rel.precision:.3f} R={rel.recall:.3f} F1={rel.f1:.3f}  "
+        f"facts micro P={facts.precision:.3f} R={facts.recall:.3f} F1={facts.f1:.3f}"
+    ]
+    if errors:
+        report.extend("    " + e for e in rel.errors + facts.errors)
+    measured = {"precision": rel.precision, "recall": rel.recall, "f1": rel.f1, "facts_f1": facts.f1}
+    for name, floor in floors.items():
+        assert measured[name] >= floor, report
+    return report
+
+
 def test_eval_set_is_well_formed(catalog: tuple[object, ...]) -> None:
     ids = {f.id for f in catalog}  # type: ignore[attr-defined]
     for lang in LANGS:
@@ -106,10 +136,7 @@ def test_eval_set_is_well_formed(catalog: tuple[object, ...]) -> None:
         relevant = [i for i in items if i["relevant"]]
         assert 0.4 <= len(relevant) / len(items) <= 0.6
         assert {i["split"] for i in items} == {"tune", "held"}
-        for item in items:
-            assert item["lang"] == lang
-            assert set(item["facts"]) <= ids  # type: ignore[call-overload]
-            assert item["relevant"] or not item["facts"], "facts apply only to relevant articles"
+        check_items(items, lang, ids)
         labelled = {f for i in items for f in i["facts"]}  # type: ignore[attr-defined]
         assert labelled == ids, f"{lang}: facts without an example: {sorted(ids - labelled)}"
 
@@ -117,21 +144,17 @@ def test_eval_set_is_well_formed(catalog: tuple[object, ...]) -> None:
 @pytest.mark.parametrize("lang", LANGS)
 def test_quality_per_language(catalog_matcher: CompiledMatcher, lang: str) -> None:
     items = load(lang)
+    floors = {
+        "precision": RELEVANCE_PRECISION_FLOOR,
+        "recall": RELEVANCE_RECALL_FLOOR,
+        "f1": RELEVANCE_F1_FLOOR,
+        "facts_f1": FACT_MICRO_F1_FLOOR,
+    }
     report = []
     for split in ("tune", "held", "all"):
         part = [i for i in items if split == "all" or i["split"] == split]
-        rel, facts = evaluate(catalog_matcher, part)
-        report.append(
-            f"{lang} {split:4} n={len(part):3}  relevance P={rel.precision:.3f} R={rel.recall:.3f} "
-            f"F1={rel.f1:.3f}  facts micro P={facts.precision:.3f} R={facts.recall:.3f} F1={facts.f1:.3f}"
-        )
-        if split == "tune":
-            report.extend("    " + e for e in rel.errors + facts.errors)
-        if split in ("held", "all"):
-            assert rel.precision >= RELEVANCE_PRECISION_FLOOR, report
-            assert rel.recall >= RELEVANCE_RECALL_FLOOR, report
-            assert rel.f1 >= RELEVANCE_F1_FLOOR, report
-            assert facts.f1 >= FACT_MICRO_F1_FLOOR, report
+        tune = split == "tune"
+        report += score(catalog_matcher, part, f"{lang} {split:4}", {} if tune else floors, errors=tune)
     print("\n" + "\n".join(report))
 
 
@@ -145,10 +168,7 @@ def test_eval2_set_is_well_formed(catalog: tuple[object, ...], lang: str) -> Non
     for split in ("tune", "held"):
         part = [i for i in items if i["split"] == split]
         assert 0.4 <= sum(1 for i in part if i["relevant"]) / len(part) <= 0.6, split
-    for item in items:
-        assert item["lang"] == lang
-        assert set(item["facts"]) <= ids  # type: ignore[call-overload]
-        assert item["relevant"] or not item["facts"], "facts apply only to relevant articles"
+    check_items(items, lang, ids)
     labelled = {f for i in items for f in i["facts"]}  # type: ignore[attr-defined]
     assert labelled == ids, f"{lang}: facts without an example: {sorted(ids - labelled)}"
 
@@ -159,18 +179,10 @@ def test_eval2_quality_per_language(catalog_matcher: CompiledMatcher, lang: str)
     report = []
     for split in ("tune", "held", "all"):
         part = [i for i in items if split == "all" or i["split"] == split]
-        rel, facts = evaluate(catalog_matcher, part)
-        report.append(
-            f"eval2 {lang} {split:4} n={len(part):3}  relevance P={rel.precision:.3f} R={rel.recall:.3f} "
-            f"F1={rel.f1:.3f}  facts micro P={facts.precision:.3f} R={facts.recall:.3f} F1={facts.f1:.3f}"
+        tune = split == "tune"
+        report += score(
+            catalog_matcher, part, f"eval2 {lang} {split:4}", {} if tune else EVAL2_FLOORS, errors=tune
         )
-        if split == "tune":
-            report.extend("    " + e for e in rel.errors + facts.errors)
-        if split in ("held", "all"):
-            assert rel.precision >= EVAL2_FLOORS["precision"], report
-            assert rel.recall >= EVAL2_FLOORS["recall"], report
-            assert rel.f1 >= EVAL2_FLOORS["f1"], report
-            assert facts.f1 >= EVAL2_FLOORS["facts_f1"], report
     print("\n" + "\n".join(report))
 
 
@@ -217,25 +229,13 @@ def test_eval4_set_is_well_formed(catalog: tuple[object, ...], lang: str) -> Non
     assert len(items) >= 36
     assert len({i["id"] for i in items}) == len(items)
     assert 0.35 <= sum(1 for i in items if i["relevant"]) / len(items) <= 0.5, "weighted to hard negatives"
-    for item in items:
-        assert item["lang"] == lang
-        assert len(str(item["text"])) >= 400, "full-length articles"
-        assert set(item["facts"]) <= ids  # type: ignore[call-overload]
-        assert item["relevant"] or not item["facts"], "facts apply only to relevant articles"
+    assert all(len(str(item["text"])) >= 400 for item in items), "full-length articles"
+    check_items(items, lang, ids)
 
 
 @pytest.mark.parametrize("lang", LANGS)
 def test_eval4_quality_per_language(catalog_matcher: CompiledMatcher, lang: str) -> None:
-    items = load(lang, "eval4")
-    rel, facts = evaluate(catalog_matcher, items)
-    report = [
-        f"eval4 {lang} n={len(items):3}  relevance P={rel.precision:.3f} R={rel.recall:.3f} F1={rel.f1:.3f}  "
-        f"facts micro P={facts.precision:.3f} R={facts.recall:.3f} F1={facts.f1:.3f}"
-    ]
-    report.extend("    " + e for e in rel.errors + facts.errors)
-    assert rel.precision >= EVAL4_FLOORS["precision"], report
-    assert rel.recall >= EVAL4_FLOORS["recall"], report
-    assert facts.f1 >= EVAL4_FLOORS["facts_f1"], report
+    report = score(catalog_matcher, load(lang, "eval4"), f"eval4 {lang}", EVAL4_FLOORS)
     print("\n" + "\n".join(report))
 
 
@@ -243,7 +243,8 @@ def test_eval4_quality_per_language(catalog_matcher: CompiledMatcher, lang: str)
 # and 8 feed-style items per language, new stories only (flights and trains, the intergovernmental
 # commission, a CSTO summit, Putin in Mongolia, a wrestling tournament listing 14 countries, China and
 # Russia at the UN…). Scored once before any change: relevance P 0.938 / 0.938 / 0.867 (en / ko / ru),
-# R 1.00 / 1.00 / 0.929; facts micro-F1 0.885 / 0.894 / 0.923. Three general fixes followed (lists of three
+# R 1.00 / 1.00 / 0.929; facts micro-F1 0.842 / 0.824 / 0.889 with the catalog of the time, 0.902 / 0.894 /
+# 0.923 with the one tightened on eval4 (never tuned on eval5). Three general fixes followed (lists of three
 # or more states, Russia acting jointly with China, compounds inside a list of states, train cues); after
 # them: relevance 1.00 / 1.00 (en, ko), 0.933 / 1.00 (ru: a one-clause Pyongyang flight in a feed item).
 EVAL5_FLOORS = {"precision": 0.90, "recall": 0.90, "facts_f1": FACT_MICRO_F1_FLOOR}
@@ -256,16 +257,6 @@ def test_eval5_quality_per_language(
     ids = {f.id for f in catalog}  # type: ignore[attr-defined]
     items = load(lang, "eval5")
     assert len(items) >= 36 and len({i["id"] for i in items}) == len(items)
-    for item in items:
-        assert item["lang"] == lang and set(item["facts"]) <= ids  # type: ignore[call-overload]
-        assert item["relevant"] or not item["facts"], "facts apply only to relevant articles"
-    rel, facts = evaluate(catalog_matcher, items)
-    report = [
-        f"eval5 {lang} n={len(items):3}  relevance P={rel.precision:.3f} R={rel.recall:.3f} F1={rel.f1:.3f}  "
-        f"facts micro P={facts.precision:.3f} R={facts.recall:.3f} F1={facts.f1:.3f}"
-    ]
-    report.extend("    " + e for e in rel.errors + facts.errors)
-    assert rel.precision >= EVAL5_FLOORS["precision"], report
-    assert rel.recall >= EVAL5_FLOORS["recall"], report
-    assert facts.f1 >= EVAL5_FLOORS["facts_f1"], report
+    check_items(items, lang, ids)
+    report = score(catalog_matcher, items, f"eval5 {lang}", EVAL5_FLOORS)
     print("\n" + "\n".join(report))
