@@ -56,6 +56,7 @@ from bot.matching.text import (
     positions,
     ru_ending_ok,
     script_of,
+    speedups,
     token_keys,
     token_keys_many,
     tokenize,
@@ -704,10 +705,8 @@ def _splice_py(
     return tuple(out)
 
 
-try:
-    from bot.matching._speedups import splice
-except ImportError:  # not compiled: the reference above
-    splice = _splice_py
+# The compiled splice when ``text`` found the extension (see its docstring), else the reference above.
+splice = _splice_py if speedups is None else speedups.splice
 
 
 def _conjunction(node: _Node, lang: str) -> tuple[frozenset[int], frozenset[int]] | None:

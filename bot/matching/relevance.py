@@ -301,7 +301,7 @@ class RelevanceModel:
         fired: list[Span] = []
         soft = v.tokens.soft
         if g["compound"]:
-            g["compound"] = [c for c in g["compound"] if not _in_state_list(g["states"], c, soft, sentence)]
+            g["compound"] = [c for c in g["compound"] if not _listed(g["states"], *c, sentence, soft)]
         compound = bool(g["compound"])
         many: set[int] | None = None  # sentences that count states, found when first needed
         if compound:
@@ -414,26 +414,23 @@ def lead_end_of(v: View) -> int:
     return (v.tokens.sentence[v.n_title - 1] if v.n_title else -1) + LEAD_SENTENCES
 
 
-def _in_state_list(states: list[Span], span: Span, soft: tuple[bool, ...], sentence: tuple[int, ...]) -> bool:
-    """Whether ``span`` is joined to another state's name by a soft separator ("중국·러시아·북한·이란")."""
-    lo, hi = span
-    return any(
-        (s[1] == lo - 1 and soft[lo]) or (s[0] == hi + 1 and soft[s[0]])
-        for s in states
-        if sentence[s[0]] == sentence[lo]
-    )
-
-
 def _many_states(states: list[Span], here: int, sentence: tuple[int, ...]) -> bool:
     """Whether the sentence ``here`` names at least ``LISTED_STATES`` other states: a list of countries
     ("athletes from Iran, Mongolia, Cuba and the DPRK"), not the two sides' relationship."""
     return sum(1 for s in states if sentence[s[0]] == here) >= LISTED_STATES
 
 
-def _listed(states: list[Span], lo: int, hi: int, sentence: tuple[int, ...]) -> bool:
-    """Whether a third state's name sits right beside the pair at ``lo..hi`` ("China, North Korea and
-    Russia"): a list of states, not a relationship."""
-    return any((s[1] == lo - 1 or s[0] == hi + 1) and sentence[s[0]] == sentence[lo] for s in states)
+def _listed(
+    states: list[Span], lo: int, hi: int, sentence: tuple[int, ...], soft: tuple[bool, ...] | None = None
+) -> bool:
+    """Whether a third state's name sits right beside the words at ``lo..hi`` ("China, North Korea and
+    Russia"): a list of states, not a relationship. With ``soft``, only a name joined to them by a soft
+    separator counts ("중국·러시아·북한·이란", not "미국, 북러 조약 규탄")."""
+    return any(
+        ((s[1] == lo - 1 and (soft is None or soft[lo])) or (s[0] == hi + 1 and (soft is None or soft[s[0]])))
+        and sentence[s[0]] == sentence[lo]
+        for s in states
+    )
 
 
 def _preposition(v: View, i: int) -> bool:

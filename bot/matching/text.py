@@ -12,9 +12,10 @@ normalised on its own: NFKC, then casefold. A word is then reduced to a *key*:
   attached;
 - anything else (digits): the word itself.
 
-``tokenize`` and ``positions`` (the word positions of each atom, for the matcher's view) run in C when
-the extension ``_speedups.c`` was compiled at install time, else in the pure-Python reference code here
-(``_tokenize_py``, ``_positions_py``); both give identical results for every input.
+``tokenize``, ``positions`` (the word positions of each atom, for the matcher's view) and the Korean keys
+run in C when the extension ``_speedups.c`` was compiled at install time, else in the pure-Python
+reference code here (``_tokenize_py``, ``_positions_py``, ``_korean_keys_py``); both give identical results
+for every input. ``speedups`` is that extension, or None; the engine takes its ``splice`` from it too.
 """
 
 from __future__ import annotations
@@ -284,17 +285,19 @@ try:
 except ImportError:  # not compiled (no C compiler at install time): the pure-Python functions above
     _speedups = None  # type: ignore[assignment]
 
+speedups = _speedups  # the compiled extension, or None
 
-if _speedups is not None:
-    _tokenize_c = _speedups.tokenize
+
+if speedups is not None:
+    _tokenize_c = speedups.tokenize
 
     def tokenize(text: str) -> Tokens:
         """Split ``text`` into words with offsets, phrase joints and sentence numbers."""
         raw, soft, sentence, bounds = _tokenize_c(text)
         return Tokens(raw, soft, sentence, bounds)
 
-    positions = _speedups.positions
-    _korean_keys = _speedups.korean_keys
+    positions = speedups.positions
+    _korean_keys = speedups.korean_keys
 else:
     tokenize = _tokenize_py
     positions = _positions_py
