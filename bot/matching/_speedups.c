@@ -583,14 +583,8 @@ add_key(PyObject *keys, PyObject *key)
 }
 
 static PyObject *
-speedups_korean_keys(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
+korean_keys_of(PyObject *word, PyObject *stripped, PyObject *by_last)
 {
-    (void)module;
-    if (nargs != 3 || !PyUnicode_Check(args[0]) || !PyUnicode_Check(args[1]) || !PyDict_Check(args[2])) {
-        PyErr_SetString(PyExc_TypeError, "korean_keys() expects (str, str, dict)");
-        return NULL;
-    }
-    PyObject *word = args[0], *stripped = args[1], *by_last = args[2];
     PyObject *keys = PyList_New(0);
     PyObject *bases = PyList_New(0);
     PyObject *inner = PyList_New(0);
@@ -623,11 +617,367 @@ error:
     return NULL;
 }
 
+static PyObject *
+speedups_korean_keys(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
+{
+    (void)module;
+    if (nargs != 3 || !PyUnicode_Check(args[0]) || !PyUnicode_Check(args[1]) || !PyDict_Check(args[2])) {
+        PyErr_SetString(PyExc_TypeError, "korean_keys() expects (str, str, dict)");
+        return NULL;
+    }
+    return korean_keys_of(args[0], args[1], args[2]);
+}
+
+/* ------------------------------------------------------------------------------------------------
+ * token_keys_many, atoms_of_many: new word forms resolved to atoms (see text.py, engine.py _Atoms)
+ * ------------------------------------------------------------------------------------------------ */
+
+enum { SCRIPT_OTHER, SCRIPT_EN, SCRIPT_RU, SCRIPT_KO };
+
+static inline int
+is_hangul_or_han(Py_UCS4 ch)
+{
+    return (ch >= 0x1100 && ch <= 0x11FF) || (ch >= 0x3130 && ch <= 0x318F) || (ch >= 0xAC00 && ch <= 0xD7A3)
+           || (ch >= 0x3400 && ch <= 0x4DBF) || (ch >= 0x4E00 && ch <= 0x9FFF) || (ch >= 0xF900 && ch <= 0xFAFF);
+}
+
+/* text.script_of: Hangul or Han anywhere -> ko, else Cyrillic -> ru, else [a-z\u00c0-\u024f] -> en. */
+static int
+script_code(PyObject *word)
+{
+    int kind = PyUnicode_KIND(word);
+    const void *data = PyUnicode_DATA(word);
+    Py_ssize_t n = PyUnicode_GET_LENGTH(word);
+    int cyrillic = 0, latin = 0;
+    for (Py_ssize_t i = 0; i < n; i++) {
+        Py_UCS4 ch = PyUnicode_READ(kind, data, i);
+        if (is_hangul_or_han(ch)) {
+            return SCRIPT_KO;
+        }
+        if (ch >= 0x0400 && ch <= 0x04FF) {
+            cyrillic = 1;
+        }
+        else if ((ch >= 'a' && ch <= 'z') || (ch >= 0x00C0 && ch <= 0x024F)) {
+            latin = 1;
+        }
+    }
+    return cyrillic ? SCRIPT_RU : latin ? SCRIPT_EN : SCRIPT_OTHER;
+}
+
+/* `word` without a trailing "'s" / "’s" when it is longer than two characters, else `word` (new refs). */
+static PyObject *
+strip_possessive(PyObject *word)
+{
+    Py_ssize_t n = PyUnicode_GET_LENGTH(word);
+    if (n > 2 && PyUnicode_READ_CHAR(word, n - 1) == 's') {
+        Py_UCS4 mark = PyUnicode_READ_CHAR(word, n - 2);
+        if (mark == '\'' || mark == 0x2019) {
+            return PyUnicode_Substring(word, 0, n - 2);
+        }
+    }
+    Py_INCREF(word);
+    return word;
+}
+
+/* Stems batch[i] with `stem_words` (PyStemmer's stemWords) and stores (stem,) at out[at[i]]. */
+static int
+stem_batch(PyObject *stem_words, PyObject *batch, PyObject *at, PyObject *out)
+{
+    if (PyList_GET_SIZE(batch) == 0) {
+        return 0;
+    }
+    PyObject *stems = PyObject_CallOneArg(stem_words, batch);
+    if (stems == NULL) {
+        return -1;
+    }
+    if (!PyList_Check(stems) || PyList_GET_SIZE(stems) != PyList_GET_SIZE(batch)) {
+        Py_DECREF(stems);
+        PyErr_SetString(PyExc_TypeError, "token_keys_many(): stem_words must return a list as long as its input");
+        return -1;
+    }
+    for (Py_ssize_t i = 0; i < PyList_GET_SIZE(stems); i++) {
+        PyObject *stem = PyObject_Str(PyList_GET_ITEM(stems, i));
+        PyObject *key = stem == NULL ? NULL : PyTuple_Pack(1, stem);
+        Py_XDECREF(stem);
+        if (key == NULL) {
+            Py_DECREF(stems);
+            return -1;
+        }
+        if (PyList_SetItem(out, PyLong_AsSsize_t(PyList_GET_ITEM(at, i)), key) < 0) {  /* steals key */
+            Py_DECREF(stems);
+            return -1;
+        }
+    }
+    Py_DECREF(stems);
+    return 0;
+}
+
+PyDoc_STRVAR(token_keys_many_doc,
+"token_keys_many(words, by_last, stem_english, stem_russian, /)\n"
+"--\n\n"
+"Every key of each normalised word: the English or Russian Snowball stem (``stem_english`` and\n"
+"``stem_russian`` are PyStemmer ``stemWords`` methods, called once per batch), the Korean keys\n"
+"(see ``korean_keys``), or the word itself. Identical to ``text._token_keys_many_py``.");
+
+static PyObject *
+speedups_token_keys_many(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
+{
+    (void)module;
+    if (nargs != 4 || !PyList_Check(args[0]) || !PyDict_Check(args[1]) || !PyCallable_Check(args[2])
+        || !PyCallable_Check(args[3])) {
+        PyErr_SetString(PyExc_TypeError, "token_keys_many() expects (list, dict, callable, callable)");
+        return NULL;
+    }
+    PyObject *words = args[0], *by_last = args[1];
+    Py_ssize_t n = PyList_GET_SIZE(words);
+    PyObject *out = PyList_New(n);
+    PyObject *en = PyList_New(0), *en_at = PyList_New(0), *ru = PyList_New(0), *ru_at = PyList_New(0);
+    if (out == NULL || en == NULL || en_at == NULL || ru == NULL || ru_at == NULL) {
+        goto error;
+    }
+    for (Py_ssize_t i = 0; i < n; i++) {
+        Py_INCREF(Py_None);
+        PyList_SET_ITEM(out, i, Py_None);
+    }
+    for (Py_ssize_t i = 0; i < PyList_GET_SIZE(words) && i < n; i++) {
+        PyObject *word = PyList_GET_ITEM(words, i);
+        if (!PyUnicode_Check(word)) {
+            PyErr_SetString(PyExc_TypeError, "token_keys_many(): words must be str");
+            goto error;
+        }
+        PyObject *stripped = strip_possessive(word);
+        if (stripped == NULL) {
+            goto error;
+        }
+        int script = script_code(stripped);
+        PyObject *keys = NULL;
+        if (script == SCRIPT_EN || script == SCRIPT_RU) {
+            PyObject *index = PyLong_FromSsize_t(i);
+            int rc = index == NULL ? -1 : PyList_Append(script == SCRIPT_EN ? en_at : ru_at, index);
+            Py_XDECREF(index);
+            if (rc == 0) {
+                rc = PyList_Append(script == SCRIPT_EN ? en : ru, stripped);
+            }
+            Py_DECREF(stripped);
+            if (rc < 0) {
+                goto error;
+            }
+            continue;
+        }
+        if (script == SCRIPT_KO || (stripped != word && script_code(word) == SCRIPT_KO)) {
+            keys = korean_keys_of(word, stripped, by_last);
+        }
+        else {
+            keys = PyTuple_Pack(1, stripped);
+        }
+        Py_DECREF(stripped);
+        if (keys == NULL) {
+            goto error;
+        }
+        if (PyList_SetItem(out, i, keys) < 0) {  /* steals keys */
+            goto error;
+        }
+    }
+    if (stem_batch(args[2], en, en_at, out) < 0 || stem_batch(args[3], ru, ru_at, out) < 0) {
+        goto error;
+    }
+    Py_DECREF(en);
+    Py_DECREF(en_at);
+    Py_DECREF(ru);
+    Py_DECREF(ru_at);
+    return out;
+
+error:
+    Py_XDECREF(out);
+    Py_XDECREF(en);
+    Py_XDECREF(en_at);
+    Py_XDECREF(ru);
+    Py_XDECREF(ru_at);
+    return NULL;
+}
+
+/* text.ru_ending_ok: at most RU_MAX_ENDING characters, and only vowels after a stem under 4. */
+static int
+ru_ending_ok(PyObject *word, Py_ssize_t stem_len, Py_ssize_t max_ending)
+{
+    Py_ssize_t n = PyUnicode_GET_LENGTH(word);
+    if (n - stem_len > max_ending) {
+        return 0;
+    }
+    if (stem_len >= 4) {
+        return 1;
+    }
+    for (Py_ssize_t i = stem_len; i < n; i++) {
+        switch (PyUnicode_READ_CHAR(word, i)) {
+        case 0x0430: case 0x0435: case 0x0451: case 0x0438: case 0x043E: case 0x0443:  /* а е ё и о у */
+        case 0x044B: case 0x044D: case 0x044E: case 0x044F: case 0x0439: case 0x044C:  /* ы э ю я й ь */
+            break;
+        default:
+            return 0;
+        }
+    }
+    return 1;
+}
+
+/* Appends the int items of the sequence `atoms` (a list or tuple) to `out`. */
+static int
+extend_atoms(PyObject *out, PyObject *atoms)
+{
+    if (!PyList_Check(atoms) && !PyTuple_Check(atoms)) {
+        PyErr_SetString(PyExc_TypeError, "atoms_of_many(): exact values must be lists or tuples");
+        return -1;
+    }
+    for (Py_ssize_t i = 0; i < PySequence_Fast_GET_SIZE(atoms); i++) {
+        if (PyList_Append(out, PySequence_Fast_GET_ITEM(atoms, i)) < 0) {
+            return -1;
+        }
+    }
+    return 0;
+}
+
+/* The atoms of `word` that start with a prefix in `prefix` of one of the lengths in `lengths`. */
+static int
+prefix_atoms(PyObject *word, PyObject *prefix, PyObject *lengths, Py_ssize_t max_ending, PyObject *out)
+{
+    Py_ssize_t n = PyUnicode_GET_LENGTH(word);
+    for (Py_ssize_t j = 0; j < PyTuple_GET_SIZE(lengths); j++) {
+        Py_ssize_t len = PyLong_AsSsize_t(PyTuple_GET_ITEM(lengths, j));
+        if (len == -1 && PyErr_Occurred()) {
+            return -1;
+        }
+        if (len > n) {
+            break;  /* sorted: every further length is longer too */
+        }
+        if (len < 1) {
+            continue;  /* as the engine's two-character prefilter: no word answers an empty prefix */
+        }
+        PyObject *head = PyUnicode_Substring(word, 0, len);
+        if (head == NULL) {
+            return -1;
+        }
+        PyObject *items = PyDict_GetItemWithError(prefix, head);  /* borrowed */
+        Py_DECREF(head);
+        if (items == NULL) {
+            if (PyErr_Occurred()) {
+                return -1;
+            }
+            continue;
+        }
+        if (!PyTuple_Check(items) && !PyList_Check(items)) {
+            PyErr_SetString(PyExc_TypeError, "atoms_of_many(): prefix values must be (atom, is_russian) pairs");
+            return -1;
+        }
+        for (Py_ssize_t k = 0; k < PySequence_Fast_GET_SIZE(items); k++) {
+            PyObject *pair = PySequence_Fast_GET_ITEM(items, k);
+            if (!PyTuple_Check(pair) || PyTuple_GET_SIZE(pair) != 2) {
+                PyErr_SetString(PyExc_TypeError, "atoms_of_many(): prefix values must be (atom, is_russian) pairs");
+                return -1;
+            }
+            int russian = PyObject_IsTrue(PyTuple_GET_ITEM(pair, 1));
+            if (russian < 0) {
+                return -1;
+            }
+            if ((!russian || ru_ending_ok(word, len, max_ending))
+                && PyList_Append(out, PyTuple_GET_ITEM(pair, 0)) < 0) {
+                return -1;
+            }
+        }
+    }
+    return 0;
+}
+
+PyDoc_STRVAR(atoms_of_many_doc,
+"atoms_of_many(words, keys, exact, prefix, lengths, max_ending, /)\n"
+"--\n\n"
+"For each normalised word and its keys (``token_keys_many``): the atoms of ``exact[key]`` for each key,\n"
+"and of each ``prefix[p]`` (``(atom, is_russian_stem)`` pairs) where ``p`` is a prefix of the word whose\n"
+"length is in ``lengths`` (sorted), a Russian stem only when the rest of the word is an inflection\n"
+"(``text.ru_ending_ok``, ``max_ending``: ``RU_MAX_ENDING``). A tuple per word: as found when under two\n"
+"atoms, else sorted without repeats. Identical to ``engine._Atoms._atoms_of`` for each word.");
+
+static PyObject *
+speedups_atoms_of_many(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
+{
+    (void)module;
+    if (nargs != 6 || !PyList_Check(args[0]) || !PyList_Check(args[1]) || !PyDict_Check(args[2])
+        || !PyDict_Check(args[3]) || !PyTuple_Check(args[4]) || !PyLong_Check(args[5])) {
+        PyErr_SetString(PyExc_TypeError, "atoms_of_many() expects (list, list, dict, dict, tuple, int)");
+        return NULL;
+    }
+    PyObject *words = args[0], *keys_list = args[1], *exact = args[2], *prefix = args[3], *lengths = args[4];
+    Py_ssize_t max_ending = PyLong_AsSsize_t(args[5]);
+    if (max_ending == -1 && PyErr_Occurred()) {
+        return NULL;
+    }
+    Py_ssize_t n = PyList_GET_SIZE(words);
+    if (PyList_GET_SIZE(keys_list) != n) {
+        PyErr_SetString(PyExc_ValueError, "atoms_of_many(): words and keys differ in length");
+        return NULL;
+    }
+    PyObject *out = PyList_New(0);
+    PyObject *atoms = PyList_New(0);
+    if (out == NULL || atoms == NULL) {
+        goto error;
+    }
+    for (Py_ssize_t i = 0; i < n && i < PyList_GET_SIZE(words) && i < PyList_GET_SIZE(keys_list); i++) {
+        PyObject *word = PyList_GET_ITEM(words, i), *keys = PyList_GET_ITEM(keys_list, i);
+        if (!PyUnicode_Check(word) || !PyTuple_Check(keys)) {
+            PyErr_SetString(PyExc_TypeError, "atoms_of_many(): words must be str and keys tuples");
+            goto error;
+        }
+        if (PyList_SetSlice(atoms, 0, PyList_GET_SIZE(atoms), NULL) < 0) {
+            goto error;
+        }
+        for (Py_ssize_t k = 0; k < PyTuple_GET_SIZE(keys); k++) {
+            PyObject *found = PyDict_GetItemWithError(exact, PyTuple_GET_ITEM(keys, k));  /* borrowed */
+            if (found == NULL ? PyErr_Occurred() != NULL : extend_atoms(atoms, found) < 0) {
+                goto error;
+            }
+        }
+        if (PyDict_GET_SIZE(prefix) && prefix_atoms(word, prefix, lengths, max_ending, atoms) < 0) {
+            goto error;
+        }
+        PyObject *result;
+        if (PyList_GET_SIZE(atoms) < 2) {
+            result = PyList_AsTuple(atoms);
+        }
+        else {  /* tuple(sorted(set(atoms))) */
+            PyObject *unique = PySet_New(atoms);
+            PyObject *sorted = unique == NULL ? NULL : PySequence_List(unique);
+            Py_XDECREF(unique);
+            if (sorted == NULL || PyList_Sort(sorted) < 0) {
+                Py_XDECREF(sorted);
+                goto error;
+            }
+            result = PyList_AsTuple(sorted);
+            Py_DECREF(sorted);
+        }
+        if (result == NULL) {
+            goto error;
+        }
+        int rc = PyList_Append(out, result);
+        Py_DECREF(result);
+        if (rc < 0) {
+            goto error;
+        }
+    }
+    Py_DECREF(atoms);
+    return out;
+
+error:
+    Py_XDECREF(out);
+    Py_XDECREF(atoms);
+    return NULL;
+}
+
+
 static PyMethodDef speedups_methods[] = {
     {"tokenize", speedups_tokenize, METH_O, tokenize_doc},
     {"positions", speedups_positions, METH_O, positions_doc},
     {"splice", (PyCFunction)(void (*)(void))speedups_splice, METH_FASTCALL, splice_doc},
     {"korean_keys", (PyCFunction)(void (*)(void))speedups_korean_keys, METH_FASTCALL, korean_keys_doc},
+    {"token_keys_many", (PyCFunction)(void (*)(void))speedups_token_keys_many, METH_FASTCALL, token_keys_many_doc},
+    {"atoms_of_many", (PyCFunction)(void (*)(void))speedups_atoms_of_many, METH_FASTCALL, atoms_of_many_doc},
     {NULL, NULL, 0, NULL},
 };
 

@@ -1,5 +1,6 @@
 """Types of the compiled accelerator built from ``_speedups.c`` (see ``bot.matching.text``)."""
 
+from collections.abc import Callable
 from typing import Any
 
 def tokenize(text: str, /) -> tuple[tuple[str, ...], tuple[bool, ...], tuple[int, ...], list[int]]: ...
@@ -19,3 +20,19 @@ def splice(
 def korean_keys(
     word: str, stripped: str, by_last: dict[str, tuple[tuple[str, int], ...]], /
 ) -> tuple[str, ...]: ...
+def token_keys_many(
+    words: list[str],
+    by_last: dict[str, tuple[tuple[str, int], ...]],
+    stem_english: Callable[[list[str]], list[str]],
+    stem_russian: Callable[[list[str]], list[str]],
+    /,
+) -> list[tuple[str, ...]]: ...
+def atoms_of_many(
+    words: list[str],
+    keys: list[tuple[str, ...]],
+    exact: dict[str, list[int]],
+    prefix: dict[str, list[tuple[int, bool]]],
+    lengths: tuple[int, ...],
+    max_ending: int,
+    /,
+) -> list[tuple[int, ...]]: ...

@@ -12,10 +12,11 @@ normalised on its own: NFKC, then casefold. A word is then reduced to a *key*:
   attached;
 - anything else (digits): the word itself.
 
-``tokenize``, ``positions`` (the word positions of each atom, for the matcher's view) and the Korean keys
-run in C when the extension ``_speedups.c`` was compiled at install time, else in the pure-Python
-reference code here (``_tokenize_py``, ``_positions_py``, ``_korean_keys_py``); both give identical results
-for every input. ``speedups`` is that extension, or None; the engine takes its ``splice`` from it too.
+``tokenize``, ``positions`` (the word positions of each atom, for the matcher's view) and the keys of new
+words (``token_keys_many``, Korean keys included) run in C when the extension ``_speedups.c`` was compiled
+at install time, else in the pure-Python reference code here (``_tokenize_py``, ``_positions_py``,
+``_token_keys_many_py``, ``_korean_keys_py``); both give identical results for every input. ``speedups``
+is that extension, or None; the engine takes its ``splice`` and ``atoms_of_many`` from it too.
 """
 
 from __future__ import annotations
@@ -123,8 +124,9 @@ def token_keys(word: str) -> tuple[str, ...]:
     return token_keys_many([word])[0]
 
 
-def token_keys_many(words: list[str]) -> list[tuple[str, ...]]:
-    """``token_keys`` of each word, uncached; Latin and Cyrillic words are stemmed in one call each."""
+def _token_keys_many_py(words: list[str]) -> list[tuple[str, ...]]:
+    """``token_keys`` of each word, uncached; Latin and Cyrillic words are stemmed in one call each (the
+    reference for ``_speedups.token_keys_many``)."""
     out: list[tuple[str, ...]] = [()] * len(words)
     en_at: list[int] = []
     en_words: list[str] = []
@@ -142,7 +144,7 @@ def token_keys_many(words: list[str]) -> list[tuple[str, ...]]:
         elif script != "ko" and (stripped is word or script_of(word) != "ko"):
             out[i] = (stripped,)
         else:
-            out[i] = _korean_keys(word, stripped, _PARTICLES_BY_LAST)
+            out[i] = _korean_keys_py(word, stripped, _PARTICLES_BY_LAST)
     for at, batch, language in ((en_at, en_words, "english"), (ru_at, ru_words, "russian")):
         if batch:
             for i, stem in zip(at, _stemmer(language).stemWords(batch), strict=True):
@@ -297,11 +299,17 @@ if speedups is not None:
         return Tokens(raw, soft, sentence, bounds)
 
     positions = speedups.positions
-    _korean_keys = speedups.korean_keys
+    _token_keys_many_c = speedups.token_keys_many
+
+    def token_keys_many(words: list[str]) -> list[tuple[str, ...]]:
+        """``token_keys`` of each word, uncached; Latin and Cyrillic words are stemmed in one call each."""
+        return _token_keys_many_c(
+            words, _PARTICLES_BY_LAST, _stemmer("english").stemWords, _stemmer("russian").stemWords
+        )
 else:
     tokenize = _tokenize_py
     positions = _positions_py
-    _korean_keys = _korean_keys_py
+    token_keys_many = _token_keys_many_py
 
 
 def split_words(text: str) -> list[tuple[str, int, int]]:

@@ -4,6 +4,7 @@ corpora, the evaluation sets, every Unicode code point, and generated strings ri
 
 from __future__ import annotations
 
+import functools
 import gc
 import importlib
 import json
@@ -18,7 +19,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from bot.matching import text
+from bot.matching import load_catalog, text
+from bot.matching.engine import CompiledMatcher
+from bot.models import WatchSpec
 from tests.matching.conftest import REPO
 
 Parts = tuple[tuple[str, ...], tuple[bool, ...], tuple[int, ...], list[int]]
@@ -440,6 +443,159 @@ def test_korean_keys_on_the_evaluation_articles() -> None:
         start = tracemalloc.get_traced_memory()[0]
         for _ in range(5000):
             speedups.korean_keys("러시아와의", "러시아와의", by_last)
+        gc.collect()
+        assert tracemalloc.get_traced_memory()[0] - start < 32_000
+    finally:
+        if not before:
+            tracemalloc.stop()
+
+
+# ``token_keys_many`` and ``atoms_of_many``: new word forms resolved to atoms, against
+# ``text._token_keys_many_py`` and ``engine._Atoms._atoms_of`` (whose prefixes come from the automaton).
+
+_WATCHES = (
+    "sanction* OR санкци* OR 제재* OR россия OR пхеньян OR кор* OR 러시아 OR 북한의 OR treaty OR treaties",
+    '"north korea" NEAR/3 russia* OR kim OR 김정은* OR 러* OR ко* OR korea\'s OR 1961 OR ½',
+    "москва OR кремль OR договор OR ратифицировал OR войск* OR военн* OR северокорейск* OR ядерн*",
+)
+
+
+@functools.cache
+def _matcher() -> CompiledMatcher:
+    facts = tuple(load_catalog(REPO / "config" / "facts.toml"))
+    return CompiledMatcher(facts, tuple(WatchSpec(f"w{i}", q) for i, q in enumerate(_WATCHES)))
+
+
+def _stems() -> tuple[Any, Any]:
+    return text._stemmer("english").stemWords, text._stemmer("russian").stemWords
+
+
+def _evaluation_words() -> list[str]:
+    return sorted(
+        {
+            text.normalize(w)
+            for path in DATA.glob("*.jsonl")
+            for line in path.read_text(encoding="utf-8").splitlines()
+            if line.strip()
+            for w in text.tokenize(json.loads(line)["title"] + "\n" + json.loads(line)["text"]).raw
+        }
+    )
+
+
+_EDGE_WORDS = [
+    "a's", "ab's", "abc's", "x’s", "'s", "ss", "러시아's", "россия's", "북한’s", "1234", "½", "ǅ", "ⓐ", "é",
+    "кор", "кореи", "корм", "корея", "коре", "россиянин", "пхеньяну", "러",
+    "러시아와의", "北러", "a1б", "б1a", "ȷ", "ɏ", "ɐ", "ÿ", "ԯ", "ꙁ", "ᄀ", "ힰ", "ﬀ",
+]  # fmt: skip
+
+any_words = st.one_of(
+    korean_words,
+    st.text(alphabet="абвгдеёжзийклмнопрстуфхцчшщъыьэюя", min_size=1, max_size=12),
+    st.text(alphabet="abcdefghijklmnopqrstuvwxyz'’s", min_size=1, max_size=12),
+    st.text(min_size=1, max_size=8),
+)
+
+
+@needs_speedups
+def test_token_keys_many_on_the_evaluation_articles() -> None:
+    assert speedups is not None
+    words = _evaluation_words() + _EDGE_WORDS
+    assert len(words) > 5000
+    by_last = text._PARTICLES_BY_LAST
+    assert speedups.token_keys_many(words, by_last, *_stems()) == text._token_keys_many_py(words)
+    assert text.token_keys_many(["treaties", "договоров", "러시아와의", "1961"]) == [
+        ("treati",),
+        ("договор",),
+        ("러시아와의", "러시아", "러시아와"),
+        ("1961",),
+    ]
+
+
+@needs_speedups
+@settings(max_examples=600, deadline=None)
+@given(st.lists(any_words, max_size=12))
+def test_token_keys_many(words: list[str]) -> None:
+    assert speedups is not None
+    got = speedups.token_keys_many(words, text._PARTICLES_BY_LAST, *_stems())
+    assert got == text._token_keys_many_py(words)
+
+
+@needs_speedups
+def test_atoms_of_many_equals_the_automaton() -> None:
+    matcher = _matcher()
+    atoms = matcher._atoms
+    assert atoms.automaton is not None and len(atoms.lengths) > 3
+    words = _evaluation_words() + _EDGE_WORDS
+    keys = text.token_keys_many(words)
+    got = atoms._atoms_of_many(words, keys)
+    want = [atoms._atoms_of(w, k) for w, k in zip(words, keys, strict=True)]
+    assert got == want
+    assert sum(1 for found in got if len(found) > 1) > 100  # many words answer several atoms
+
+
+@needs_speedups
+@settings(max_examples=600, deadline=None)
+@given(st.lists(any_words, max_size=12))
+def test_atoms_of_many(words: list[str]) -> None:
+    atoms = _matcher()._atoms
+    words = [text.normalize(w) for w in words]
+    keys = text.token_keys_many(words)
+    assert atoms._atoms_of_many(words, keys) == [
+        atoms._atoms_of(w, k) for w, k in zip(words, keys, strict=True)
+    ]
+
+
+@needs_speedups
+def test_resolving_rejects_bad_input() -> None:
+    assert speedups is not None
+    by_last, (en, ru) = text._PARTICLES_BY_LAST, _stems()
+    with pytest.raises(TypeError):
+        speedups.token_keys_many(("a",), by_last, en, ru)  # a list, not a tuple
+    with pytest.raises(TypeError):
+        speedups.token_keys_many(["a", 1], by_last, en, ru)
+    with pytest.raises(TypeError):
+        speedups.token_keys_many(["abc"], by_last, lambda words: words[:0], ru)  # a stem per word
+    with pytest.raises(ZeroDivisionError):
+        speedups.token_keys_many(["abc"], by_last, lambda words: 1 / 0, ru)  # the stemmer's error
+    assert speedups.token_keys_many([], by_last, en, ru) == []
+    exact, prefix = {"abc": [1, 2]}, {"ab": ((3, False),), "кор": ((4, True),)}
+    assert speedups.atoms_of_many(
+        ["abcd", "кореи", "корм"], [("abc",), ("кор",), ()], exact, prefix, (2, 3), 3
+    ) == [
+        (1, 2, 3),
+        (4,),
+        (),
+    ]
+    with pytest.raises(ValueError):
+        speedups.atoms_of_many(["a"], [], exact, prefix, (2,), 3)
+    with pytest.raises(TypeError):
+        speedups.atoms_of_many(["a"], [["a"]], exact, prefix, (2,), 3)  # keys are tuples
+    with pytest.raises(TypeError):
+        speedups.atoms_of_many(["ab"], [()], exact, {"ab": ((3,),)}, (2,), 3)  # pairs
+    with pytest.raises(TypeError):
+        speedups.atoms_of_many(["ab"], [()], exact, prefix, ("2",), 3)
+
+
+@needs_speedups
+def test_resolving_does_not_leak() -> None:
+    assert speedups is not None
+    atoms = _matcher()._atoms
+    words = ["러시아와의", "договорами", "treaties", "1961", "korea's", "санкциями"]
+
+    def once() -> None:
+        assert speedups is not None
+        keys = speedups.token_keys_many(words, text._PARTICLES_BY_LAST, *_stems())
+        speedups.atoms_of_many(words, keys, atoms.exact, atoms.prefix, atoms.lengths, text.RU_MAX_ENDING)
+
+    before = tracemalloc.is_tracing()
+    tracemalloc.start()
+    try:
+        for _ in range(200):
+            once()
+        gc.collect()
+        start = tracemalloc.get_traced_memory()[0]
+        for _ in range(3000):
+            once()
         gc.collect()
         assert tracemalloc.get_traced_memory()[0] - start < 32_000
     finally:
