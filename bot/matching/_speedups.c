@@ -362,6 +362,84 @@ error:
     return NULL;
 }
 
+PyDoc_STRVAR(lookup_positions_doc,
+"lookup_positions(raw, cache, resolve, /)\n--\n\n"
+"``positions`` of the atoms of each word of ``raw`` (a tuple of str): ``cache[word]``, and for the words\n"
+"missing from ``cache`` (or None there) the results of one call ``resolve(forms)``, ``forms`` being those\n"
+"words once each in order of first appearance. Identical to ``engine._lookup_positions_py``.");
+
+static PyObject *
+speedups_lookup_positions(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
+{
+    if (nargs != 3 || !PyTuple_Check(args[0]) || !PyDict_Check(args[1]) || !PyCallable_Check(args[2])) {
+        PyErr_SetString(PyExc_TypeError, "lookup_positions() expects (tuple, dict, callable)");
+        return NULL;
+    }
+    PyObject *raw = args[0], *cache = args[1];
+    Py_ssize_t n = PyTuple_GET_SIZE(raw);
+    PyObject *resolved = PyList_New(n), *missing = NULL, *forms = NULL, *got = NULL, *pos = NULL;
+    char *absent = PyMem_Calloc(n ? (size_t)n : 1, 1);  /* absent[i]: word i was not in the cache */
+    if (resolved == NULL || absent == NULL) {
+        goto done;
+    }
+    for (Py_ssize_t i = 0; i < n; i++) {
+        Py_INCREF(Py_None);
+        PyList_SET_ITEM(resolved, i, Py_None);
+    }
+    for (Py_ssize_t i = 0; i < n; i++) {
+        PyObject *word = PyTuple_GET_ITEM(raw, i);
+        PyObject *found = PyDict_GetItemWithError(cache, word);  /* borrowed */
+        if (found != NULL && found != Py_None) {
+            Py_INCREF(found);
+            PyList_SetItem(resolved, i, found);  /* i < n: cannot fail; drops the placeholder */
+            continue;
+        }
+        if (PyErr_Occurred() || (missing == NULL && (missing = PyDict_New()) == NULL)
+            || PyDict_SetDefault(missing, word, Py_None) == NULL) {
+            goto done;
+        }
+        absent[i] = 1;
+    }
+    if (missing != NULL) {
+        forms = PyDict_Keys(missing);
+        got = forms == NULL ? NULL : PyObject_CallOneArg(args[2], forms);
+        if (got == NULL) {
+            goto done;
+        }
+        if (!PyList_Check(got) || PyList_GET_SIZE(got) != PyList_GET_SIZE(forms)) {
+            PyErr_SetString(PyExc_ValueError, "lookup_positions(): resolve must return a list with one entry per form");
+            goto done;
+        }
+        for (Py_ssize_t j = 0; j < PyList_GET_SIZE(forms); j++) {
+            if (PyDict_SetItem(missing, PyList_GET_ITEM(forms, j), PyList_GET_ITEM(got, j)) < 0) {
+                goto done;
+            }
+        }
+        for (Py_ssize_t i = 0; i < n; i++) {
+            if (absent[i]) {
+                PyObject *found = PyDict_GetItemWithError(missing, PyTuple_GET_ITEM(raw, i));
+                if (found == NULL) {
+                    if (!PyErr_Occurred()) {
+                        PyErr_SetObject(PyExc_KeyError, PyTuple_GET_ITEM(raw, i));
+                    }
+                    goto done;
+                }
+                Py_INCREF(found);
+                PyList_SetItem(resolved, i, found);
+            }
+        }
+    }
+    pos = speedups_positions(module, resolved);
+
+done:
+    PyMem_Free(absent);
+    Py_XDECREF(resolved);
+    Py_XDECREF(missing);
+    Py_XDECREF(forms);
+    Py_XDECREF(got);
+    return pos;
+}
+
 /* ------------------------------------------------------------------------------------------------
  * splice: the engine's answer for one section (see engine.py, _Section.hits and _splice_py)
  * ------------------------------------------------------------------------------------------------ */
@@ -974,6 +1052,7 @@ error:
 static PyMethodDef speedups_methods[] = {
     {"tokenize", speedups_tokenize, METH_O, tokenize_doc},
     {"positions", speedups_positions, METH_O, positions_doc},
+    {"lookup_positions", (PyCFunction)(void (*)(void))speedups_lookup_positions, METH_FASTCALL, lookup_positions_doc},
     {"splice", (PyCFunction)(void (*)(void))speedups_splice, METH_FASTCALL, splice_doc},
     {"korean_keys", (PyCFunction)(void (*)(void))speedups_korean_keys, METH_FASTCALL, korean_keys_doc},
     {"token_keys_many", (PyCFunction)(void (*)(void))speedups_token_keys_many, METH_FASTCALL, token_keys_many_doc},

@@ -36,3 +36,9 @@ def atoms_of_many(
     max_ending: int,
     /,
 ) -> list[tuple[int, ...]]: ...
+def lookup_positions(
+    raw: tuple[str, ...],
+    cache: dict[str, tuple[int, ...]],
+    resolve: Callable[[list[str]], list[tuple[int, ...]]],
+    /,
+) -> dict[int, list[int]]: ...

@@ -719,6 +719,27 @@ def _splice_py(
 splice = _splice_py if speedups is None else speedups.splice
 
 
+def _lookup_positions_py(
+    raw: tuple[str, ...],
+    cache: dict[str, tuple[int, ...]],
+    resolve: Callable[[list[str]], list[tuple[int, ...]]],
+) -> dict[int, list[int]]:
+    """``positions`` of the atoms of each word in ``raw``: from ``cache``, and for the words not seen
+    before, from one call of ``resolve`` with each of them once. The reference for
+    ``_speedups.lookup_positions``."""
+    resolved: list[tuple[int, ...] | None] = list(map(cache.get, raw))
+    if None in resolved:
+        new = list(compress(count(), map(is_, resolved, repeat(None))))
+        forms = list(dict.fromkeys(map(raw.__getitem__, new)))
+        got = dict(zip(forms, resolve(forms), strict=True))
+        for i in new:
+            resolved[i] = got[raw[i]]
+    return positions(resolved)
+
+
+lookup_positions = _lookup_positions_py if speedups is None else speedups.lookup_positions
+
+
 def _conjunction(node: _Node, lang: str) -> tuple[frozenset[int], frozenset[int]] | None:
     """For ``a b NOT c`` (plain words; ``lang:`` parts true in ``lang``): the atoms it needs and excludes."""
     if not isinstance(node, _And):
@@ -860,16 +881,8 @@ class CompiledMatcher:
     def view(self, article: Article) -> View:
         text = article.text
         tokens = tokenize(text)
-        raw = tokens.raw
         atoms = self._atoms
-        resolved: list[tuple[int, ...] | None] = list(map(atoms.cache.get, raw))
-        if None in resolved:  # words not seen before (by this matcher): resolved in one batch
-            new = list(compress(count(), map(is_, resolved, repeat(None))))
-            forms = list(dict.fromkeys(map(raw.__getitem__, new)))
-            got = dict(zip(forms, atoms.resolve_many(forms), strict=True))
-            for i in new:
-                resolved[i] = got[raw[i]]
-        pos = positions(resolved)
+        pos = lookup_positions(tokens.raw, atoms.cache, atoms.resolve_many)
         title_len = len(article.title)
         n_title = tokens.words_before(title_len)
         lang = (article.lang or "und").split("-")[0].lower()

@@ -19,7 +19,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from bot.matching import load_catalog, text
+from bot.matching import engine, load_catalog, text
 from bot.matching.engine import CompiledMatcher
 from bot.models import WatchSpec
 from tests.matching.conftest import REPO
@@ -322,7 +322,6 @@ def text_evidence() -> Any:
 @settings(max_examples=800, deadline=None)
 @given(sections())
 def test_splice(section: tuple[Any, ...]) -> None:
-    from bot.matching import engine
     from bot.models import Hit
 
     assert speedups is not None
@@ -341,15 +340,12 @@ def test_splice(section: tuple[Any, ...]) -> None:
 
 @needs_speedups
 def test_engine_uses_the_compiled_splice() -> None:
-    from bot.matching import engine
-
     assert speedups is not None
     assert engine.splice is speedups.splice
 
 
 @needs_speedups
 def test_splice_rejects_bad_input() -> None:
-    from bot.matching import engine
     from bot.models import Hit
 
     assert speedups is not None
@@ -370,7 +366,6 @@ def test_splice_rejects_bad_input() -> None:
 
 @needs_speedups
 def test_splice_does_not_leak() -> None:
-    from bot.matching import engine
     from bot.models import Hit
 
     assert speedups is not None
@@ -460,10 +455,12 @@ _WATCHES = (
 )
 
 
-@functools.cache
-def _matcher() -> CompiledMatcher:
+def _fresh_matcher() -> CompiledMatcher:
     facts = tuple(load_catalog(REPO / "config" / "facts.toml"))
     return CompiledMatcher(facts, tuple(WatchSpec(f"w{i}", q) for i, q in enumerate(_WATCHES)))
+
+
+_matcher = functools.cache(_fresh_matcher)
 
 
 def _stems() -> tuple[Any, Any]:
@@ -596,6 +593,99 @@ def test_resolving_does_not_leak() -> None:
         start = tracemalloc.get_traced_memory()[0]
         for _ in range(3000):
             once()
+        gc.collect()
+        assert tracemalloc.get_traced_memory()[0] - start < 32_000
+    finally:
+        if not before:
+            tracemalloc.stop()
+
+
+# ``lookup_positions``: an article's word positions from the word cache and one batch of new words,
+# against ``engine._lookup_positions_py``.
+
+
+def _resolver(calls: list[list[str]]) -> Callable[[list[str]], list[tuple[int, ...]]]:
+    def resolve(forms: list[str]) -> list[tuple[int, ...]]:
+        calls.append(list(forms))
+        return [tuple(sorted({len(f), ord(f[0]) % 5})) if f else () for f in forms]
+
+    return resolve
+
+
+small_words = st.text(alphabet="ab러", min_size=0, max_size=3)
+
+
+@needs_speedups
+@settings(max_examples=800, deadline=None)
+@given(
+    st.lists(small_words, max_size=40),
+    st.dictionaries(small_words, st.one_of(st.none(), st.lists(st.integers(0, 6), max_size=3).map(tuple))),
+)
+def test_lookup_positions(words: list[str], cached: dict[str, tuple[int, ...] | None]) -> None:
+    assert speedups is not None
+    raw = tuple(words)
+    c_calls: list[list[str]] = []
+    py_calls: list[list[str]] = []
+    got = speedups.lookup_positions(raw, dict(cached), _resolver(c_calls))  # type: ignore[arg-type]
+    want = engine._lookup_positions_py(raw, dict(cached), _resolver(py_calls))  # type: ignore[arg-type]
+    assert got == want and list(got) == list(want)
+    assert all(list(got[a]) == list(want[a]) for a in got)
+    assert c_calls == py_calls  # the same new words, once each, in the same order
+
+
+@needs_speedups
+def test_lookup_positions_on_the_evaluation_articles() -> None:
+    compiled, reference = _fresh_matcher(), _fresh_matcher()
+    articles = [
+        json.loads(line)
+        for path in sorted(DATA.glob("*.jsonl"))
+        for line in path.read_text(encoding="utf-8").splitlines()
+        if line.strip()
+    ]
+    assert len(articles) > 300
+    for item in articles:
+        raw = text.tokenize(item["title"] + "\n" + item["text"]).raw
+        a, b = compiled._atoms, reference._atoms
+        assert engine.lookup_positions(raw, a.cache, a.resolve_many) == engine._lookup_positions_py(
+            raw, b.cache, b.resolve_many
+        )
+    assert compiled._atoms.cache == reference._atoms.cache
+    assert engine.lookup_positions is speedups.lookup_positions  # type: ignore[union-attr]
+
+
+@needs_speedups
+def test_lookup_positions_rejects_bad_input() -> None:
+    assert speedups is not None
+    for function in (speedups.lookup_positions, engine._lookup_positions_py):
+        with pytest.raises(ValueError):
+            function(("a", "b"), {}, lambda forms: [(1,)])  # one entry per new word
+        with pytest.raises(ZeroDivisionError):
+            function(("a",), {}, lambda forms: [1 / 0])  # the resolver's own error
+        assert function(("a", "b", "a"), {"b": (2,)}, lambda forms: [(1,)] * len(forms)) == {
+            1: [0, 2],
+            2: [1],
+        }
+    with pytest.raises(TypeError):
+        speedups.lookup_positions(["a"], {}, len)  # type: ignore[arg-type]
+
+
+@needs_speedups
+def test_lookup_positions_does_not_leak() -> None:
+    assert speedups is not None
+    raw = ("north", "korea", "and", "russia", "sign", "a", "treaty", "in", "pyongyang", "korea")
+
+    def resolve(forms: list[str]) -> list[tuple[int, ...]]:
+        return [(len(f), 100 + len(f)) for f in forms]
+
+    before = tracemalloc.is_tracing()
+    tracemalloc.start()
+    try:
+        for _ in range(200):
+            speedups.lookup_positions(raw, {"and": (1,)}, resolve)
+        gc.collect()
+        start = tracemalloc.get_traced_memory()[0]
+        for _ in range(5000):
+            speedups.lookup_positions(raw, {"and": (1,)}, resolve)
         gc.collect()
         assert tracemalloc.get_traced_memory()[0] - start < 32_000
     finally:
