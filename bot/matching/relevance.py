@@ -478,8 +478,10 @@ def _leader_kim(v: View, i: int) -> bool:
         return nxt.casefold() in ("чен", "ё")
     # "Kim Hong-kyun": a hyphenated Korean given name follows. A capitalised word alone may be a headline's
     # title case ("Putin Thanks Kim For Troops").
-    spans = v.tokens.spans
-    return not (i + 2 < len(raw) and soft[i + 2] and "-" in v.text[spans[i + 1][1] : spans[i + 2][0]])
+    if not (i + 2 < len(raw) and soft[i + 2]):
+        return True
+    start, end = v.tokens.between(i + 1, i + 2)
+    return "-" not in v.text[start:end]
 
 
 def _title_case(v: View, i: int) -> bool:
@@ -490,9 +492,9 @@ def _title_case(v: View, i: int) -> bool:
 
 
 def _clauses_apart(v: View, a: Span, b: Span) -> bool:
-    spans = v.tokens.spans
     first, second = (a, b) if a[0] < b[0] else (b, a)
-    return ";" in v.text[spans[first[1]][1] : spans[second[0]][0]]
+    start, end = v.tokens.between(first[1], second[0])
+    return ";" in v.text[start:end]
 
 
 def _ru_with_nk(v: View, nk: list[Span], strong: list[Span], others: list[Span]) -> list[Span]:

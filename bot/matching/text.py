@@ -220,6 +220,11 @@ class Tokens:
             spans = self._spans = tuple(zip(bounds[:-1:2], bounds[1::2], strict=True))
         return spans
 
+    def between(self, i: int, j: int) -> tuple[int, int]:
+        """Character offsets from the end of word ``i`` to the start of word ``j`` (without ``spans``)."""
+        bounds = self._bounds
+        return bounds[2 * i + 1], bounds[2 * j]
+
     def words_before(self, offset: int) -> int:
         """How many words start before character ``offset``."""
         return (bisect_left(self._bounds, offset) + 1) // 2
