@@ -38,10 +38,10 @@ from __future__ import annotations
 import logging
 from bisect import bisect_left
 from collections import defaultdict
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from itertools import compress, count, repeat
-from operator import and_, is_
+from operator import and_, is_, not_
 from typing import Any, Literal
 
 import ahocorasick
@@ -379,6 +379,7 @@ class _Or(_Node):
     simple: frozenset[int]  # atoms of the plain-word children, looked up together by ``spans``
     parts: tuple[_Node, ...]  # the other children
     gates: tuple[int, ...] | None  # per part, an atom without which it has no spans (None: not all have one)
+    gate_sets: tuple[frozenset[int], ...] | None  # else per part, atoms one of which it needs (None: not all)
 
     def test(self, v: View) -> bool:
         return any(c.test(v) for c in self.children)
@@ -391,7 +392,13 @@ class _Or(_Node):
         for a in present:
             ps = pos[a][:MAX_SPANS]
             out += zip(ps, ps, strict=True)
-        parts = self.parts if self.gates is None else compress(self.parts, map(pos.__contains__, self.gates))
+        if self.gates is not None:
+            parts: Iterable[_Node] = compress(self.parts, map(pos.__contains__, self.gates))
+        elif self.gate_sets is not None:  # (china OR 中) NEAR/1 russia: when a word on its left is present
+            keys = pos.keys()
+            parts = compress(self.parts, map(not_, map(keys.isdisjoint, self.gate_sets)))
+        else:
+            parts = self.parts
         for part in parts:
             out.extend(part.spans(v))
         return out
@@ -473,8 +480,10 @@ class _Builder:
             children = tuple(self.node(c, positional) for c in node.children)
             simple = frozenset(c.atom for c in children if isinstance(c, _Word) and not c.title_only)
             parts = tuple(c for c in children if not _plain_word(c))
-            gates = tuple(_gate(c) for c in parts)
-            return _Or(children, simple, parts, None if -1 in gates else gates)
+            gate_sets = tuple(_gate(c) for c in parts)
+            if all(len(g) == 1 for g in gate_sets):
+                return _Or(children, simple, parts, tuple(min(g) for g in gate_sets), None)
+            return _Or(children, simple, parts, None, None if frozenset() in gate_sets else gate_sets)
         raise TypeError(f"unknown node: {node!r}")  # pragma: no cover
 
 
@@ -498,15 +507,18 @@ def _atoms_in(node: _Node) -> list[int]:
     return []
 
 
-def _gate(node: _Node) -> int:
-    """An atom that must be present for ``node`` to have spans, or -1."""
+def _gate(node: _Node) -> frozenset[int]:
+    """Atoms one of which must be present for ``node`` to have spans (empty: no such set)."""
     if isinstance(node, _Word):
-        return node.atom
+        return frozenset([node.atom])
     if isinstance(node, _Phrase):
-        return node.first
+        return frozenset([node.first])
     if isinstance(node, _Near):
-        return _gate(node.left)
-    return -1
+        return _gate(node.left) or _gate(node.right)
+    if isinstance(node, _Or):
+        gates = [_gate(c) for c in node.children]
+        return frozenset() if frozenset() in gates else frozenset().union(*gates)
+    return frozenset()
 
 
 def _presence_atoms(node: _Node) -> frozenset[int] | None:
