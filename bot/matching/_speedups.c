@@ -441,6 +441,114 @@ done:
 }
 
 /* ------------------------------------------------------------------------------------------------
+ * phrase_spans: where a phrase's words follow each other (see engine.py, _phrase_spans_py)
+ * ------------------------------------------------------------------------------------------------ */
+
+PyDoc_STRVAR(phrase_spans_doc,
+"phrase_spans(pos, first, rest, soft, limit, max_spans, /)\n--\n\n"
+"``[(p, p + len(rest))]`` for each of the first ``max_spans`` positions ``p`` of atom ``first`` in ``pos``\n"
+"where atom ``rest[i - 1]`` is at ``p + i`` and ``soft[p + i]`` is true for each i, stopping at the first\n"
+"``p`` whose last word would be at ``limit`` or beyond. Position lists ascend (``positions`` builds\n"
+"them so). Identical to ``engine._phrase_spans_py``.");
+
+#define PHRASE_MAX_WORDS 64
+
+static PyObject *
+speedups_phrase_spans(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
+{
+    (void)module;
+    if (nargs != 6 || !PyDict_Check(args[0]) || !PyTuple_Check(args[2]) || !PyTuple_Check(args[3])) {
+        PyErr_SetString(PyExc_TypeError, "phrase_spans() expects (dict, int, tuple, tuple, int, int)");
+        return NULL;
+    }
+    PyObject *pos = args[0], *rest = args[2], *soft = args[3];
+    Py_ssize_t limit = PyLong_AsSsize_t(args[4]), max_spans = PyLong_AsSsize_t(args[5]);
+    if ((limit == -1 || max_spans == -1) && PyErr_Occurred()) {
+        return NULL;
+    }
+    Py_ssize_t width = PyTuple_GET_SIZE(rest);
+    if (width > PHRASE_MAX_WORDS) {
+        PyErr_SetString(PyExc_ValueError, "phrase_spans(): too many words in the phrase");
+        return NULL;
+    }
+    PyObject *out = PyList_New(0);
+    if (out == NULL) {
+        return NULL;
+    }
+    PyObject *starts = PyDict_GetItemWithError(pos, args[1]);  /* borrowed */
+    if (starts == NULL || !PyList_Check(starts) || PyList_GET_SIZE(starts) == 0) {
+        if (PyErr_Occurred()) {
+            Py_DECREF(out);
+            return NULL;
+        }
+        return out;
+    }
+    PyObject *lists[PHRASE_MAX_WORDS];
+    Py_ssize_t at[PHRASE_MAX_WORDS];
+    for (Py_ssize_t i = 0; i < width; i++) {
+        lists[i] = PyDict_GetItemWithError(pos, PyTuple_GET_ITEM(rest, i));
+        at[i] = 0;
+        if (lists[i] == NULL || !PyList_Check(lists[i])) {
+            if (PyErr_Occurred()) {
+                Py_DECREF(out);
+                return NULL;
+            }
+            return out;  /* a word of the phrase is absent */
+        }
+    }
+    Py_ssize_t n_starts = PyList_GET_SIZE(starts) < max_spans ? PyList_GET_SIZE(starts) : max_spans;
+    for (Py_ssize_t k = 0; k < n_starts && k < PyList_GET_SIZE(starts); k++) {
+        Py_ssize_t p = PyLong_AsSsize_t(PyList_GET_ITEM(starts, k));
+        if (p == -1 && PyErr_Occurred()) {
+            goto error;
+        }
+        if (p + width >= limit) {
+            break;
+        }
+        int ok = 1;
+        for (Py_ssize_t i = 0; ok && i < width; i++) {
+            PyObject *list = lists[i];
+            Py_ssize_t target = p + i + 1, q = -1;
+            while (at[i] < PyList_GET_SIZE(list)) {
+                q = PyLong_AsSsize_t(PyList_GET_ITEM(list, at[i]));
+                if (q == -1 && PyErr_Occurred()) {
+                    goto error;
+                }
+                if (q >= target) {
+                    break;
+                }
+                at[i]++;
+            }
+            if (at[i] >= PyList_GET_SIZE(list) || q != target) {
+                ok = 0;
+                break;
+            }
+            if (target < 0 || target >= PyTuple_GET_SIZE(soft)) {
+                PyErr_SetString(PyExc_IndexError, "phrase_spans(): soft is shorter than the positions");
+                goto error;
+            }
+            ok = PyObject_IsTrue(PyTuple_GET_ITEM(soft, target));
+            if (ok < 0) {
+                goto error;
+            }
+        }
+        if (ok) {
+            PyObject *span = Py_BuildValue("(nn)", p, p + width);
+            if (span == NULL || PyList_Append(out, span) < 0) {
+                Py_XDECREF(span);
+                goto error;
+            }
+            Py_DECREF(span);
+        }
+    }
+    return out;
+
+error:
+    Py_DECREF(out);
+    return NULL;
+}
+
+/* ------------------------------------------------------------------------------------------------
  * splice: the engine's answer for one section (see engine.py, _Section.hits and _splice_py)
  * ------------------------------------------------------------------------------------------------ */
 
@@ -1052,6 +1160,7 @@ error:
 static PyMethodDef speedups_methods[] = {
     {"tokenize", speedups_tokenize, METH_O, tokenize_doc},
     {"positions", speedups_positions, METH_O, positions_doc},
+    {"phrase_spans", (PyCFunction)(void (*)(void))speedups_phrase_spans, METH_FASTCALL, phrase_spans_doc},
     {"lookup_positions", (PyCFunction)(void (*)(void))speedups_lookup_positions, METH_FASTCALL, lookup_positions_doc},
     {"splice", (PyCFunction)(void (*)(void))speedups_splice, METH_FASTCALL, splice_doc},
     {"korean_keys", (PyCFunction)(void (*)(void))speedups_korean_keys, METH_FASTCALL, korean_keys_doc},

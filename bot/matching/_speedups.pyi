@@ -42,3 +42,12 @@ def lookup_positions(
     resolve: Callable[[list[str]], list[tuple[int, ...]]],
     /,
 ) -> dict[int, list[int]]: ...
+def phrase_spans(
+    pos: dict[int, list[int]],
+    first: int,
+    rest: tuple[int, ...],
+    soft: tuple[bool, ...],
+    limit: int,
+    max_spans: int,
+    /,
+) -> list[tuple[int, int]]: ...

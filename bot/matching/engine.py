@@ -84,7 +84,7 @@ class View:
     (ids of the matcher that made it) — and re-splits the text on first use after unpickling.
     """
 
-    __slots__ = ("_evidence", "_sets", "_tokens", "lang", "n_title", "pos", "text", "title_len")
+    __slots__ = ("_evidence", "_tokens", "lang", "n_title", "pos", "text", "title_len")
 
     def __init__(
         self,
@@ -101,7 +101,6 @@ class View:
         self.n_title = n_title
         self.pos = pos
         self._tokens = tokens
-        self._sets: dict[int, frozenset[int]] | None = None
         self._evidence: dict[Fired, Evidence] | None = None
 
     @property
@@ -110,15 +109,6 @@ class View:
         if tokens is None:
             tokens = self._tokens = tokenize(self.text)
         return tokens
-
-    def posset(self, atom: int) -> frozenset[int]:
-        sets = self._sets
-        if sets is None:
-            sets = self._sets = {}
-        s = sets.get(atom)
-        if s is None:
-            s = sets[atom] = frozenset(self.pos.get(atom, ()))
-        return s
 
     def evidence_for(self, root: _Node) -> Evidence:
         """The evidence of a query (its node tree) that is true on this article."""
@@ -305,24 +295,12 @@ class _Phrase(_Node):
         return bool(self.spans(v))
 
     def spans(self, v: View) -> list[Span]:
-        starts = v.pos.get(self.first)
-        if not starts:
+        if self.first not in v.pos:
             return []
-        sets = []
-        for a in self.rest:
-            if a not in v.pos:
-                return []
-            sets.append(v.posset(a))
         soft = v.tokens.soft
-        limit = v.n_title if self.title_only else len(soft)
-        width = len(self.rest)
-        out: list[Span] = []
-        for p in starts[:MAX_SPANS]:
-            if p + width >= limit:
-                break
-            if all(p + i in s and soft[p + i] for i, s in enumerate(sets, 1)):
-                out.append((p, p + width))
-        return out
+        return phrase_spans(
+            v.pos, self.first, self.rest, soft, v.n_title if self.title_only else len(soft), MAX_SPANS
+        )
 
     def witness(self, v: View) -> list[tuple[Span, str]]:
         display = self.display
@@ -729,6 +707,38 @@ def _splice_py(
 
 # The compiled splice when ``text`` found the extension (see its docstring), else the reference above.
 splice = _splice_py if speedups is None else speedups.splice
+
+
+def _phrase_spans_py(
+    pos: dict[int, list[int]],
+    first: int,
+    rest: tuple[int, ...],
+    soft: tuple[bool, ...],
+    limit: int,
+    max_spans: int,
+) -> list[Span]:
+    """``(p, p + len(rest))`` for each of the first ``max_spans`` positions ``p`` of ``first`` that the words
+    of ``rest`` follow, joined by soft separators, ending before word ``limit``. The reference for
+    ``_speedups.phrase_spans``."""
+    starts = pos.get(first)
+    if not starts:
+        return []
+    sets = []
+    for a in rest:
+        if a not in pos:
+            return []
+        sets.append(frozenset(pos[a]))
+    width = len(rest)
+    out: list[Span] = []
+    for p in starts[:max_spans]:
+        if p + width >= limit:
+            break
+        if all(p + i in s and soft[p + i] for i, s in enumerate(sets, 1)):
+            out.append((p, p + width))
+    return out
+
+
+phrase_spans = _phrase_spans_py if speedups is None else speedups.phrase_spans
 
 
 def _lookup_positions_py(

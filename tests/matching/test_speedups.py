@@ -22,7 +22,7 @@ from hypothesis import strategies as st
 from bot.matching import engine, load_catalog, text
 from bot.matching.engine import CompiledMatcher
 from bot.models import WatchSpec
-from tests.matching.conftest import REPO
+from tests.matching.conftest import REPO, make_article
 
 Parts = tuple[tuple[str, ...], tuple[bool, ...], tuple[int, ...], list[int]]
 
@@ -686,6 +686,103 @@ def test_lookup_positions_does_not_leak() -> None:
         start = tracemalloc.get_traced_memory()[0]
         for _ in range(5000):
             speedups.lookup_positions(raw, {"and": (1,)}, resolve)
+        gc.collect()
+        assert tracemalloc.get_traced_memory()[0] - start < 32_000
+    finally:
+        if not before:
+            tracemalloc.stop()
+
+
+# ``phrase_spans``: where a phrase's words follow each other, against ``engine._phrase_spans_py``.
+
+
+@st.composite
+def phrase_cases(draw: st.DrawFn) -> tuple[Any, ...]:
+    n = draw(st.integers(0, 30))
+    words = draw(
+        st.lists(st.lists(st.integers(0, 4), max_size=2, unique=True).map(tuple), min_size=n, max_size=n)
+    )
+    pos = text._positions_py(list(words))
+    soft = tuple(draw(st.lists(st.booleans(), min_size=n, max_size=n)))
+    rest = tuple(draw(st.lists(st.integers(0, 5), max_size=4)))
+    limit = draw(st.integers(0, n + 1))
+    return pos, draw(st.integers(0, 5)), rest, soft, limit, draw(st.integers(0, 8))
+
+
+@needs_speedups
+@settings(max_examples=1500, deadline=None)
+@given(phrase_cases())
+def test_phrase_spans(case: tuple[Any, ...]) -> None:
+    assert speedups is not None
+    assert speedups.phrase_spans(*case) == engine._phrase_spans_py(*case)
+
+
+@needs_speedups
+def test_phrase_spans_on_the_evaluation_articles() -> None:
+    assert engine.phrase_spans is speedups.phrase_spans  # type: ignore[union-attr]
+    matcher = _matcher()
+    phrases = [n for n in _nodes(matcher) if isinstance(n, engine._Phrase)]
+    assert len(phrases) > 50
+    found = 0
+    for line in (
+        line for p in sorted(DATA.glob("*.jsonl")) for line in p.read_text(encoding="utf-8").splitlines()
+    ):
+        if not line.strip():
+            continue
+        item = json.loads(line)
+        v = matcher.view(make_article(item["title"], item["text"], item.get("lang", "en")))
+        soft = v.tokens.soft
+        for phrase in phrases:
+            limit = v.n_title if phrase.title_only else len(soft)
+            args = (v.pos, phrase.first, phrase.rest, soft, limit, engine.MAX_SPANS)
+            got = engine.phrase_spans(*args)
+            assert got == engine._phrase_spans_py(*args)
+            found += len(got)
+    assert found > 500
+
+
+def _nodes(matcher: CompiledMatcher) -> list[Any]:
+    out: list[Any] = []
+    todo: list[Any] = list(matcher._nodes)
+    while todo:
+        node = todo.pop()
+        out.append(node)
+        for name in ("children", "left", "right", "child"):
+            child = getattr(node, name, None)
+            todo.extend(child if isinstance(child, tuple) else [] if child is None else [child])
+    return out
+
+
+@needs_speedups
+def test_phrase_spans_rejects_bad_input() -> None:
+    assert speedups is not None
+    pos = {1: [0, 2], 2: [1, 3]}
+    assert speedups.phrase_spans(pos, 1, (2,), (False, True, False, True), 4, 9) == [(0, 1), (2, 3)]
+    assert speedups.phrase_spans(pos, 1, (2,), (False, True, False, False), 4, 9) == [(0, 1)]
+    assert speedups.phrase_spans(pos, 1, (2,), (False, True, False, True), 3, 9) == [(0, 1)]
+    assert speedups.phrase_spans(pos, 1, (2,), (False, True, False, True), 4, 1) == [(0, 1)]
+    with pytest.raises(IndexError):
+        speedups.phrase_spans(pos, 1, (2,), (False,), 4, 9)  # soft shorter than the words
+    with pytest.raises(TypeError):
+        speedups.phrase_spans(pos, 1, [2], (False, True), 4, 9)  # type: ignore[arg-type]
+    with pytest.raises(ValueError):
+        speedups.phrase_spans(pos, 1, tuple(range(100)), (), 4, 9)
+
+
+@needs_speedups
+def test_phrase_spans_do_not_leak() -> None:
+    assert speedups is not None
+    pos = {1: [0, 2, 4, 6], 2: [1, 3, 5, 7]}
+    soft = (True,) * 8
+    before = tracemalloc.is_tracing()
+    tracemalloc.start()
+    try:
+        for _ in range(200):
+            speedups.phrase_spans(pos, 1, (2,), soft, 8, 9)
+        gc.collect()
+        start = tracemalloc.get_traced_memory()[0]
+        for _ in range(5000):
+            speedups.phrase_spans(pos, 1, (2,), soft, 8, 9)
         gc.collect()
         assert tracemalloc.get_traced_memory()[0] - start < 32_000
     finally:
