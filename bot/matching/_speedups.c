@@ -441,6 +441,66 @@ done:
 }
 
 /* ------------------------------------------------------------------------------------------------
+ * point_spans: the positions of plain words as spans (see engine.py, _point_spans_py)
+ * ------------------------------------------------------------------------------------------------ */
+
+PyDoc_STRVAR(point_spans_doc,
+"point_spans(pos, atoms, max_spans, /)\n--\n\n"
+"``[(p, p)]`` for the first ``max_spans`` positions ``p`` in ``pos[a]`` of each atom ``a`` of the iterable\n"
+"``atoms``, in its order (KeyError for an atom not in ``pos``). Identical to ``engine._point_spans_py``.");
+
+static PyObject *
+speedups_point_spans(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
+{
+    (void)module;
+    if (nargs != 3 || !PyDict_Check(args[0])) {
+        PyErr_SetString(PyExc_TypeError, "point_spans() expects (dict, iterable, int)");
+        return NULL;
+    }
+    Py_ssize_t max_spans = PyLong_AsSsize_t(args[2]);
+    if (max_spans == -1 && PyErr_Occurred()) {
+        return NULL;
+    }
+    PyObject *it = PyObject_GetIter(args[1]);
+    PyObject *out = it == NULL ? NULL : PyList_New(0);
+    if (out == NULL) {
+        Py_XDECREF(it);
+        return NULL;
+    }
+    PyObject *atom;
+    while ((atom = PyIter_Next(it)) != NULL) {
+        PyObject *ps = PyDict_GetItemWithError(args[0], atom);  /* borrowed */
+        if (ps == NULL || !PyList_Check(ps)) {
+            if (!PyErr_Occurred()) {
+                PyErr_SetObject(ps == NULL ? PyExc_KeyError : PyExc_TypeError, atom);
+            }
+            Py_DECREF(atom);
+            goto error;
+        }
+        Py_DECREF(atom);
+        for (Py_ssize_t k = 0; k < max_spans && k < PyList_GET_SIZE(ps); k++) {
+            PyObject *p = PyList_GET_ITEM(ps, k);
+            PyObject *span = PyTuple_Pack(2, p, p);
+            if (span == NULL || PyList_Append(out, span) < 0) {
+                Py_XDECREF(span);
+                goto error;
+            }
+            Py_DECREF(span);
+        }
+    }
+    if (PyErr_Occurred()) {
+        goto error;
+    }
+    Py_DECREF(it);
+    return out;
+
+error:
+    Py_DECREF(it);
+    Py_DECREF(out);
+    return NULL;
+}
+
+/* ------------------------------------------------------------------------------------------------
  * phrase_spans: where a phrase's words follow each other (see engine.py, _phrase_spans_py)
  * ------------------------------------------------------------------------------------------------ */
 
@@ -1160,6 +1220,7 @@ error:
 static PyMethodDef speedups_methods[] = {
     {"tokenize", speedups_tokenize, METH_O, tokenize_doc},
     {"positions", speedups_positions, METH_O, positions_doc},
+    {"point_spans", (PyCFunction)(void (*)(void))speedups_point_spans, METH_FASTCALL, point_spans_doc},
     {"phrase_spans", (PyCFunction)(void (*)(void))speedups_phrase_spans, METH_FASTCALL, phrase_spans_doc},
     {"lookup_positions", (PyCFunction)(void (*)(void))speedups_lookup_positions, METH_FASTCALL, lookup_positions_doc},
     {"splice", (PyCFunction)(void (*)(void))speedups_splice, METH_FASTCALL, splice_doc},

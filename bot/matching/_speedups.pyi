@@ -1,6 +1,6 @@
 """Types of the compiled accelerator built from ``_speedups.c`` (see ``bot.matching.text``)."""
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 def tokenize(text: str, /) -> tuple[tuple[str, ...], tuple[bool, ...], tuple[int, ...], list[int]]: ...
@@ -50,4 +50,7 @@ def phrase_spans(
     limit: int,
     max_spans: int,
     /,
+) -> list[tuple[int, int]]: ...
+def point_spans(
+    pos: dict[int, list[int]], atoms: Iterable[int], max_spans: int, /
 ) -> list[tuple[int, int]]: ...

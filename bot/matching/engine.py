@@ -363,13 +363,11 @@ class _Or(_Node):
         return any(c.test(v) for c in self.children)
 
     def spans(self, v: View) -> list[Span]:
-        out: list[Span] = []
         pos = v.pos
         simple = self.simple
-        present = simple.intersection(pos) if len(pos) < len(simple) else pos.keys() & simple
-        for a in present:
-            ps = pos[a][:MAX_SPANS]
-            out += zip(ps, ps, strict=True)
+        out = point_spans(
+            pos, simple.intersection(pos) if len(pos) < len(simple) else pos.keys() & simple, MAX_SPANS
+        )
         if self.gates is not None:
             parts: Iterable[_Node] = compress(self.parts, map(pos.__contains__, self.gates))
         elif self.gate_sets is not None:  # (china OR 中) NEAR/1 russia: when a word on its left is present
@@ -707,6 +705,19 @@ def _splice_py(
 
 # The compiled splice when ``text`` found the extension (see its docstring), else the reference above.
 splice = _splice_py if speedups is None else speedups.splice
+
+
+def _point_spans_py(pos: dict[int, list[int]], atoms: Iterable[int], max_spans: int) -> list[Span]:
+    """``(p, p)`` for the first ``max_spans`` positions ``p`` of each atom, in the order of ``atoms``. The
+    reference for ``_speedups.point_spans``."""
+    out: list[Span] = []
+    for a in atoms:
+        ps = pos[a][:max_spans]
+        out += zip(ps, ps, strict=True)
+    return out
+
+
+point_spans = _point_spans_py if speedups is None else speedups.point_spans
 
 
 def _phrase_spans_py(

@@ -788,3 +788,48 @@ def test_phrase_spans_do_not_leak() -> None:
     finally:
         if not before:
             tracemalloc.stop()
+
+
+# ``point_spans``: plain words' positions as spans, against ``engine._point_spans_py``.
+
+
+@needs_speedups
+@settings(max_examples=800, deadline=None)
+@given(
+    st.dictionaries(st.integers(0, 40), st.lists(st.integers(0, 300), max_size=12).map(sorted)),
+    st.sets(st.integers(0, 40)),
+    st.integers(0, 5),
+)
+def test_point_spans(pos: dict[int, list[int]], atoms: set[int], max_spans: int) -> None:
+    assert speedups is not None
+    present = pos.keys() & atoms
+    assert speedups.point_spans(pos, present, max_spans) == engine._point_spans_py(pos, present, max_spans)
+    if atoms - pos.keys():
+        for function in (speedups.point_spans, engine._point_spans_py):
+            with pytest.raises(KeyError):
+                function(pos, atoms, max_spans)
+
+
+@needs_speedups
+def test_point_spans_reject_bad_input_and_do_not_leak() -> None:
+    assert speedups is not None
+    assert engine.point_spans is speedups.point_spans
+    assert speedups.point_spans({1: [2, 5], 3: [4]}, [3, 1], 1) == [(4, 4), (2, 2)]
+    with pytest.raises(TypeError):
+        speedups.point_spans({1: (2,)}, [1], 1)  # position lists are lists
+    with pytest.raises(TypeError):
+        speedups.point_spans([], [1], 1)  # type: ignore[arg-type]
+    before = tracemalloc.is_tracing()
+    tracemalloc.start()
+    try:
+        for _ in range(200):
+            speedups.point_spans({1: [2, 5], 3: [4]}, {1, 3}, 9)
+        gc.collect()
+        start = tracemalloc.get_traced_memory()[0]
+        for _ in range(5000):
+            speedups.point_spans({1: [2, 5], 3: [4]}, {1, 3}, 9)
+        gc.collect()
+        assert tracemalloc.get_traced_memory()[0] - start < 32_000
+    finally:
+        if not before:
+            tracemalloc.stop()
