@@ -1081,33 +1081,22 @@ extend_atoms(PyObject *out, PyObject *atoms)
     return 0;
 }
 
-/* The atoms of `word` that start with a prefix in `prefix` of one of the lengths in `lengths`. */
+/* The atoms of `word` that start with a prefix: `trie` maps every prefix of every prefix to its
+ * (atom, is_russian_stem) pairs (empty when it is only part of a longer prefix), so the walk over the
+ * word's heads stops at the first head that no prefix starts with. */
 static int
-prefix_atoms(PyObject *word, PyObject *prefix, PyObject *lengths, Py_ssize_t max_ending, PyObject *out)
+prefix_atoms(PyObject *word, PyObject *trie, Py_ssize_t max_ending, PyObject *out)
 {
     Py_ssize_t n = PyUnicode_GET_LENGTH(word);
-    for (Py_ssize_t j = 0; j < PyTuple_GET_SIZE(lengths); j++) {
-        Py_ssize_t len = PyLong_AsSsize_t(PyTuple_GET_ITEM(lengths, j));
-        if (len == -1 && PyErr_Occurred()) {
-            return -1;
-        }
-        if (len > n) {
-            break;  /* sorted: every further length is longer too */
-        }
-        if (len < 1) {
-            continue;  /* as the engine's two-character prefilter: no word answers an empty prefix */
-        }
+    for (Py_ssize_t len = 1; len <= n; len++) {
         PyObject *head = PyUnicode_Substring(word, 0, len);
         if (head == NULL) {
             return -1;
         }
-        PyObject *items = PyDict_GetItemWithError(prefix, head);  /* borrowed */
+        PyObject *items = PyDict_GetItemWithError(trie, head);  /* borrowed */
         Py_DECREF(head);
         if (items == NULL) {
-            if (PyErr_Occurred()) {
-                return -1;
-            }
-            continue;
+            return PyErr_Occurred() ? -1 : 0;  /* no prefix starts with this head */
         }
         if (!PyTuple_Check(items) && !PyList_Check(items)) {
             PyErr_SetString(PyExc_TypeError, "atoms_of_many(): prefix values must be (atom, is_russian) pairs");
@@ -1133,25 +1122,26 @@ prefix_atoms(PyObject *word, PyObject *prefix, PyObject *lengths, Py_ssize_t max
 }
 
 PyDoc_STRVAR(atoms_of_many_doc,
-"atoms_of_many(words, keys, exact, prefix, lengths, max_ending, /)\n"
+"atoms_of_many(words, keys, exact, trie, max_ending, /)\n"
 "--\n\n"
 "For each normalised word and its keys (``token_keys_many``): the atoms of ``exact[key]`` for each key,\n"
-"and of each ``prefix[p]`` (``(atom, is_russian_stem)`` pairs) where ``p`` is a prefix of the word whose\n"
-"length is in ``lengths`` (sorted), a Russian stem only when the rest of the word is an inflection\n"
-"(``text.ru_ending_ok``, ``max_ending``: ``RU_MAX_ENDING``). A tuple per word: as found when under two\n"
-"atoms, else sorted without repeats. Identical to ``engine._Atoms._atoms_of`` for each word.");
+"and of ``trie[p]`` (``(atom, is_russian_stem)`` pairs) for each head ``p`` of the word, stopping at the\n"
+"first head missing from ``trie`` (which holds every prefix of every prefix, ``()`` where it is not one\n"
+"itself), a Russian stem only when the rest of the word is an inflection (``text.ru_ending_ok``,\n"
+"``max_ending``: ``RU_MAX_ENDING``). A tuple per word: as found when under two atoms, else sorted without\n"
+"repeats. Identical to ``engine._Atoms._atoms_of`` for each word.");
 
 static PyObject *
 speedups_atoms_of_many(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
 {
     (void)module;
-    if (nargs != 6 || !PyList_Check(args[0]) || !PyList_Check(args[1]) || !PyDict_Check(args[2])
-        || !PyDict_Check(args[3]) || !PyTuple_Check(args[4]) || !PyLong_Check(args[5])) {
-        PyErr_SetString(PyExc_TypeError, "atoms_of_many() expects (list, list, dict, dict, tuple, int)");
+    if (nargs != 5 || !PyList_Check(args[0]) || !PyList_Check(args[1]) || !PyDict_Check(args[2])
+        || !PyDict_Check(args[3]) || !PyLong_Check(args[4])) {
+        PyErr_SetString(PyExc_TypeError, "atoms_of_many() expects (list, list, dict, dict, int)");
         return NULL;
     }
-    PyObject *words = args[0], *keys_list = args[1], *exact = args[2], *prefix = args[3], *lengths = args[4];
-    Py_ssize_t max_ending = PyLong_AsSsize_t(args[5]);
+    PyObject *words = args[0], *keys_list = args[1], *exact = args[2], *trie = args[3];
+    Py_ssize_t max_ending = PyLong_AsSsize_t(args[4]);
     if (max_ending == -1 && PyErr_Occurred()) {
         return NULL;
     }
@@ -1180,7 +1170,7 @@ speedups_atoms_of_many(PyObject *module, PyObject *const *args, Py_ssize_t nargs
                 goto error;
             }
         }
-        if (PyDict_GET_SIZE(prefix) && prefix_atoms(word, prefix, lengths, max_ending, atoms) < 0) {
+        if (PyDict_GET_SIZE(trie) && prefix_atoms(word, trie, max_ending, atoms) < 0) {
             goto error;
         }
         PyObject *result;

@@ -31,8 +31,7 @@ def atoms_of_many(
     words: list[str],
     keys: list[tuple[str, ...]],
     exact: dict[str, list[int]],
-    prefix: dict[str, list[tuple[int, bool]]],
-    lengths: tuple[int, ...],
+    trie: dict[str, tuple[tuple[int, bool], ...]],
     max_ending: int,
     /,
 ) -> list[tuple[int, ...]]: ...

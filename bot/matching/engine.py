@@ -145,7 +145,7 @@ class _Atoms:
         self.prefix: dict[str, list[tuple[int, bool]]] = defaultdict(list)  # (atom, is_russian_stem)
         self.automaton: Any = None
         self.heads: frozenset[str] = frozenset()
-        self.lengths: tuple[int, ...] = ()  # the distinct lengths of the prefixes, ascending
+        self.trie: dict[str, tuple[tuple[int, bool], ...]] = {}  # every prefix of a prefix -> its items
         self.cache: dict[str, tuple[int, ...]] = {}  # word as written -> atoms
         self.by_word: dict[str, tuple[int, ...]] = {}  # normalised word -> atoms
 
@@ -176,7 +176,9 @@ class _Atoms:
             # A word can start with a prefix only if it starts with the prefix's first two characters (or
             # its only one): a set lookup that spares most words the automaton.
             self.heads = frozenset(p[:2] for p in self.prefix)
-            self.lengths = tuple(sorted({len(p) for p in self.prefix}))
+            # For the compiled lookup: each head of each prefix, so that a word's walk stops early.
+            self.trie = {p[:k]: () for p in self.prefix for k in range(1, len(p))}
+            self.trie.update((p, tuple(items)) for p, items in self.prefix.items())
 
     def resolve(self, raw: str) -> tuple[int, ...]:
         found = self.cache.get(raw)
@@ -218,11 +220,11 @@ class _Atoms:
         return self._atoms_of(word, token_keys(word))
 
     def _atoms_of_many(self, words: list[str], keys: list[tuple[str, ...]]) -> list[tuple[int, ...]]:
-        """``_atoms_of`` of each word: in C when the extension was compiled, which looks each prefix
-        length up in ``prefix`` instead of running the automaton (the same atoms, without a Python loop)."""
+        """``_atoms_of`` of each word: in C when the extension was compiled, which walks the word's heads
+        through ``trie`` instead of running the automaton (the same atoms, without a Python loop)."""
         if speedups is None:
             return list(map(self._atoms_of, words, keys))
-        return speedups.atoms_of_many(words, keys, self.exact, self.prefix, self.lengths, RU_MAX_ENDING)
+        return speedups.atoms_of_many(words, keys, self.exact, self.trie, RU_MAX_ENDING)
 
     def _atoms_of(self, word: str, keys: tuple[str, ...]) -> tuple[int, ...]:
         exact = self.exact

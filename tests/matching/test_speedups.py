@@ -521,7 +521,7 @@ def test_token_keys_many(words: list[str]) -> None:
 def test_atoms_of_many_equals_the_automaton() -> None:
     matcher = _matcher()
     atoms = matcher._atoms
-    assert atoms.automaton is not None and len(atoms.lengths) > 3
+    assert atoms.automaton is not None and len(atoms.trie) > len(atoms.prefix) > 3
     words = _evaluation_words() + _EDGE_WORDS
     keys = text.token_keys_many(words)
     got = atoms._atoms_of_many(words, keys)
@@ -555,22 +555,26 @@ def test_resolving_rejects_bad_input() -> None:
     with pytest.raises(ZeroDivisionError):
         speedups.token_keys_many(["abc"], by_last, lambda words: 1 / 0, ru)  # the stemmer's error
     assert speedups.token_keys_many([], by_last, en, ru) == []
-    exact, prefix = {"abc": [1, 2]}, {"ab": ((3, False),), "кор": ((4, True),)}
-    assert speedups.atoms_of_many(
-        ["abcd", "кореи", "корм"], [("abc",), ("кор",), ()], exact, prefix, (2, 3), 3
-    ) == [
-        (1, 2, 3),
-        (4,),
-        (),
-    ]
+    exact = {"abc": [1, 2]}
+    trie = {
+        "a": (),
+        "ab": ((3, False),),
+        "к": (),
+        "ко": (),
+        "кор": ((4, True),),
+        "x": (),
+        "xy": ((5, False),),
+    }
+    words, keys = ["abcd", "кореи", "корм", "xzy"], [("abc",), ("кор",), (), ()]
+    assert speedups.atoms_of_many(words, keys, exact, trie, 3) == [(1, 2, 3), (4,), (), ()]
     with pytest.raises(ValueError):
-        speedups.atoms_of_many(["a"], [], exact, prefix, (2,), 3)
+        speedups.atoms_of_many(["a"], [], exact, trie, 3)
     with pytest.raises(TypeError):
-        speedups.atoms_of_many(["a"], [["a"]], exact, prefix, (2,), 3)  # keys are tuples
+        speedups.atoms_of_many(["a"], [["a"]], exact, trie, 3)  # keys are tuples
     with pytest.raises(TypeError):
-        speedups.atoms_of_many(["ab"], [()], exact, {"ab": ((3,),)}, (2,), 3)  # pairs
+        speedups.atoms_of_many(["ab"], [()], exact, {"a": (), "ab": ((3,),)}, 3)  # pairs
     with pytest.raises(TypeError):
-        speedups.atoms_of_many(["ab"], [()], exact, prefix, ("2",), 3)
+        speedups.atoms_of_many(["ab"], [()], exact, trie, "3")
 
 
 @needs_speedups
@@ -582,7 +586,7 @@ def test_resolving_does_not_leak() -> None:
     def once() -> None:
         assert speedups is not None
         keys = speedups.token_keys_many(words, text._PARTICLES_BY_LAST, *_stems())
-        speedups.atoms_of_many(words, keys, atoms.exact, atoms.prefix, atoms.lengths, text.RU_MAX_ENDING)
+        speedups.atoms_of_many(words, keys, atoms.exact, atoms.trie, text.RU_MAX_ENDING)
 
     before = tracemalloc.is_tracing()
     tracemalloc.start()
