@@ -875,6 +875,84 @@ speedups_korean_keys(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
 }
 
 /* ------------------------------------------------------------------------------------------------
+ * normalize_many: words as the matcher compares them (see text.py, normalize)
+ * ------------------------------------------------------------------------------------------------ */
+
+PyDoc_STRVAR(normalize_many_doc,
+"normalize_many(words, unicode_normalize, /)\n--\n\n"
+"Each word NFKC-normalised (``unicode_normalize``: ``unicodedata.normalize``) and casefolded; an ASCII\n"
+"word, which NFKC leaves as it is, only lowercased. Identical to ``[text.normalize(w) for w in words]``.");
+
+static PyObject *casefold_name;  /* "casefold", interned at module execution */
+
+static PyObject *
+speedups_normalize_many(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
+{
+    (void)module;
+    if (nargs != 2 || !PyList_Check(args[0]) || !PyCallable_Check(args[1])) {
+        PyErr_SetString(PyExc_TypeError, "normalize_many() expects (list, callable)");
+        return NULL;
+    }
+    PyObject *words = args[0];
+    PyObject *form = PyUnicode_FromString("NFKC");
+    PyObject *out = form == NULL ? NULL : PyList_New(0);
+    if (out == NULL) {
+        Py_XDECREF(form);
+        return NULL;
+    }
+    for (Py_ssize_t i = 0; i < PyList_GET_SIZE(words); i++) {
+        PyObject *word = PyList_GET_ITEM(words, i), *done;
+        if (!PyUnicode_Check(word)) {
+            PyErr_SetString(PyExc_TypeError, "normalize_many(): words must be str");
+            goto error;
+        }
+        if (PyUnicode_IS_ASCII(word)) {
+            Py_ssize_t n = PyUnicode_GET_LENGTH(word);
+            const Py_UCS1 *data = PyUnicode_1BYTE_DATA(word);
+            done = PyUnicode_New(n, 127);
+            if (done == NULL) {
+                goto error;
+            }
+            Py_UCS1 *lower = PyUnicode_1BYTE_DATA(done);
+            for (Py_ssize_t k = 0; k < n; k++) {
+                lower[k] = (data[k] >= 'A' && data[k] <= 'Z') ? (Py_UCS1)(data[k] + 32) : data[k];
+            }
+        }
+        else {
+            Py_INCREF(word);  /* the callable may run any code */
+            PyObject *call_args[2] = {form, word};
+            PyObject *nfkc = PyObject_Vectorcall(args[1], call_args, 2, NULL);
+            Py_DECREF(word);
+            if (nfkc == NULL) {
+                goto error;
+            }
+            if (!PyUnicode_Check(nfkc)) {
+                Py_DECREF(nfkc);
+                PyErr_SetString(PyExc_TypeError, "normalize_many(): unicode_normalize must return str");
+                goto error;
+            }
+            done = PyObject_CallMethodNoArgs(nfkc, casefold_name);
+            Py_DECREF(nfkc);
+            if (done == NULL) {
+                goto error;
+            }
+        }
+        int rc = PyList_Append(out, done);
+        Py_DECREF(done);
+        if (rc < 0) {
+            goto error;
+        }
+    }
+    Py_DECREF(form);
+    return out;
+
+error:
+    Py_DECREF(form);
+    Py_DECREF(out);
+    return NULL;
+}
+
+/* ------------------------------------------------------------------------------------------------
  * token_keys_many, atoms_of_many: new word forms resolved to atoms (see text.py, engine.py _Atoms)
  * ------------------------------------------------------------------------------------------------ */
 
@@ -1215,6 +1293,7 @@ static PyMethodDef speedups_methods[] = {
     {"lookup_positions", (PyCFunction)(void (*)(void))speedups_lookup_positions, METH_FASTCALL, lookup_positions_doc},
     {"splice", (PyCFunction)(void (*)(void))speedups_splice, METH_FASTCALL, splice_doc},
     {"korean_keys", (PyCFunction)(void (*)(void))speedups_korean_keys, METH_FASTCALL, korean_keys_doc},
+    {"normalize_many", (PyCFunction)(void (*)(void))speedups_normalize_many, METH_FASTCALL, normalize_many_doc},
     {"token_keys_many", (PyCFunction)(void (*)(void))speedups_token_keys_many, METH_FASTCALL, token_keys_many_doc},
     {"atoms_of_many", (PyCFunction)(void (*)(void))speedups_atoms_of_many, METH_FASTCALL, atoms_of_many_doc},
     {NULL, NULL, 0, NULL},
@@ -1224,6 +1303,9 @@ static int
 speedups_exec(PyObject *module)
 {
     (void)module;
+    if (casefold_name == NULL && (casefold_name = PyUnicode_InternFromString("casefold")) == NULL) {
+        return -1;
+    }
     for (Py_UCS4 ch = 0; ch < 0x10000; ch++) {
         if (Py_UNICODE_ISALNUM(ch)) {
             bmp_alnum[ch >> 3] |= (unsigned char)(1u << (ch & 7));

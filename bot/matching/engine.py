@@ -54,6 +54,7 @@ from bot.matching.text import (
     RU_MAX_ENDING,
     Tokens,
     normalize,
+    normalize_many,
     positions,
     ru_ending_ok,
     script_of,
@@ -199,7 +200,7 @@ class _Atoms:
     def resolve_many(self, raws: list[str]) -> list[tuple[int, ...]]:
         """``resolve`` of each distinct word form in ``raws``; the new ones are resolved in one batch."""
         by_word = self.by_word
-        words = [raw.lower() if raw.isascii() else normalize(raw) for raw in raws]  # NFKC keeps ASCII
+        words = normalize_many(raws)
         found: list[tuple[int, ...] | None] = list(map(by_word.get, words))
         if None in found:
             new = [i for i, f in enumerate(found) if f is None]

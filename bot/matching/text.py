@@ -84,6 +84,12 @@ def normalize(text: str) -> str:
     return unicodedata.normalize("NFKC", text).casefold()
 
 
+def _normalize_many_py(words: list[str]) -> list[str]:
+    """``normalize`` of each word; ASCII words, which NFKC leaves as they are, only lowercased (the
+    reference for ``_speedups.normalize_many``)."""
+    return [word.lower() if word.isascii() else normalize(word) for word in words]
+
+
 def script_of(word: str) -> str:
     """``"ko"`` (Hangul or Han), ``"ru"`` (Cyrillic), ``"en"`` (Latin) or ``"other"``."""
     if word.isascii():
@@ -305,6 +311,11 @@ if speedups is not None:
 
     positions = speedups.positions
     _token_keys_many_c = speedups.token_keys_many
+    _normalize_many_c = speedups.normalize_many
+
+    def normalize_many(words: list[str]) -> list[str]:
+        """``normalize`` of each word (ASCII words only lowercased: NFKC leaves them as they are)."""
+        return _normalize_many_c(words, unicodedata.normalize)
 
     def token_keys_many(words: list[str]) -> list[tuple[str, ...]]:
         """``token_keys`` of each word, uncached; Latin and Cyrillic words are stemmed in one call each."""
@@ -315,6 +326,7 @@ else:
     tokenize = _tokenize_py
     positions = _positions_py
     token_keys_many = _token_keys_many_py
+    normalize_many = _normalize_many_py
 
 
 def split_words(text: str) -> list[tuple[str, int, int]]:

@@ -10,6 +10,7 @@ import importlib
 import json
 import os
 import tracemalloc
+import unicodedata
 from collections.abc import Callable
 from pathlib import Path
 from types import ModuleType
@@ -837,3 +838,54 @@ def test_point_spans_reject_bad_input_and_do_not_leak() -> None:
     finally:
         if not before:
             tracemalloc.stop()
+
+
+# ``normalize_many``: NFKC and casefold, against ``text._normalize_many_py``.
+
+
+@needs_speedups
+@settings(max_examples=800, deadline=None)
+@given(st.lists(st.one_of(st.text(max_size=8), st.text(alphabet="AbZz09'ẞİﬀ½Ⅻ", max_size=8)), max_size=10))
+def test_normalize_many(words: list[str]) -> None:
+    assert speedups is not None
+    got = speedups.normalize_many(words, unicodedata.normalize)
+    assert got == text._normalize_many_py(words) == [text.normalize(w) for w in words]
+    assert all(type(w) is str for w in got)
+
+
+@needs_speedups
+def test_normalize_many_on_the_evaluation_articles() -> None:
+    assert speedups is not None
+    words = _evaluation_raw_words()
+    assert len(words) > 5000
+    assert text.normalize_many(words) == [text.normalize(w) for w in words]
+    with pytest.raises(TypeError):
+        speedups.normalize_many(["a", 1], unicodedata.normalize)  # type: ignore[list-item]
+    with pytest.raises(TypeError):
+        speedups.normalize_many(["é"], lambda form, word: 1)  # type: ignore[arg-type, return-value]
+    before = tracemalloc.is_tracing()
+    tracemalloc.start()
+    try:
+        for _ in range(200):
+            speedups.normalize_many(["Abc", "Россия", "러시아"], unicodedata.normalize)
+        gc.collect()
+        start = tracemalloc.get_traced_memory()[0]
+        for _ in range(5000):
+            speedups.normalize_many(["Abc", "Россия", "러시아"], unicodedata.normalize)
+        gc.collect()
+        assert tracemalloc.get_traced_memory()[0] - start < 32_000
+    finally:
+        if not before:
+            tracemalloc.stop()
+
+
+def _evaluation_raw_words() -> list[str]:
+    return sorted(
+        {
+            w
+            for path in DATA.glob("*.jsonl")
+            for line in path.read_text(encoding="utf-8").splitlines()
+            if line.strip()
+            for w in text.tokenize(json.loads(line)["title"] + "\n" + json.loads(line)["text"]).raw
+        }
+    )
