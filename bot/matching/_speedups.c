@@ -1,9 +1,14 @@
-/* bot.matching._speedups: the matcher's two hot loops in C.
+/* bot.matching._speedups: the matcher's hot loops in C.
+ *
+ * Each function here has a pure-Python reference (named in its docstring, in bot/matching/text.py or
+ * engine.py) and must give identical results for every input; tests/matching/test_speedups.py and
+ * test_speedups_hits.py compare them. In text order: the tokenizer and the word-position index; phrase and
+ * plain-word spans; the splicing of an article's hits into the precomputed default answers and the whole
+ * per-section answer (section_hits); Korean keys; normalising, keying and resolving new word forms.
  *
  * tokenize(text) returns the four arguments ``bot.matching.text._tokenize_py`` passes to ``Tokens``, and
- * positions(resolved) returns the dict ``bot.matching.text._positions_py`` builds. Both must give results
- * identical to the pure-Python code for every input (tests/matching/test_speedups.py compares them), so
- * every character class below is the one the Python regular expressions use:
+ * positions(resolved) returns the dict ``bot.matching.text._positions_py`` builds. Every character class
+ * below is the one the Python regular expressions use:
  *
  *   word        [^\W_]+(?:['’][^\W_]+)*     [^\W_] is Py_UNICODE_ISALNUM, exactly as in the re module
  *   soft gap    [ \t\u00a0\-\u2010-\u2015\u2212/\u00b7\u30fb\u318d\u2027&+]*   (the whole gap)
@@ -620,6 +625,40 @@ PyDoc_STRVAR(splice_doc,
 "``sources[q]`` is None, else a new ``hit_type`` whose two slots (member descriptors) are set to the\n"
 "source and ``context``. Returns a tuple; identical to ``engine._splice_py``.");
 
+/* Everything a splice reads besides the changes: splice() and section_hits() both fill one in. */
+typedef struct {
+    PyObject *base;       /* tuple of hits */
+    PyObject *slot;       /* list of int, by query number */
+    PyObject *sources;    /* list, by query number */
+    PyObject *constants;  /* dict: query number -> hit */
+    PyObject *context;
+    PyTypeObject *hit_type;
+    PyObject *source_field;
+    PyObject *context_field;
+    descrsetfunc set_source;
+    descrsetfunc set_context;
+} Splice;
+
+/* Sets the hit type and the two fields of `s`; -1 with TypeError when they are unfit. */
+static int
+splice_fields(Splice *s, PyObject *hit_type, PyObject *source_field, PyObject *context_field, const char *caller)
+{
+    if (!PyType_Check(hit_type)) {
+        PyErr_Format(PyExc_TypeError, "%s(): hit_type must be a type", caller);
+        return -1;
+    }
+    s->set_source = Py_TYPE(source_field)->tp_descr_set;
+    s->set_context = Py_TYPE(context_field)->tp_descr_set;
+    if (s->set_source == NULL || s->set_context == NULL) {
+        PyErr_Format(PyExc_TypeError, "%s(): the fields must be data descriptors", caller);
+        return -1;
+    }
+    s->hit_type = (PyTypeObject *)hit_type;
+    s->source_field = source_field;
+    s->context_field = context_field;
+    return 0;
+}
+
 static int
 ssize_at(PyObject *list, Py_ssize_t i, Py_ssize_t *out)
 {
@@ -635,49 +674,27 @@ ssize_at(PyObject *list, Py_ssize_t i, Py_ssize_t *out)
     return 0;
 }
 
+/* The splice itself, for `changes` (n_changes query numbers, ascending): a new tuple. The hits are
+ * collected in a plain array that owns its references, which then move into the tuple of the right size. */
 static PyObject *
-speedups_splice(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
+splice_tuple(const Splice *s, const Py_ssize_t *changes, Py_ssize_t n_changes)
 {
-    (void)module;
-    if (nargs != 9) {
-        PyErr_Format(PyExc_TypeError, "splice() takes 9 arguments (%zd given)", nargs);
-        return NULL;
-    }
-    PyObject *base = args[0], *changes = args[1], *slot = args[2], *sources = args[3];
-    PyObject *constants = args[4], *context = args[5], *hit_type = args[6];
-    PyObject *source_field = args[7], *context_field = args[8];
-    if (!PyTuple_Check(base) || !PyList_Check(changes) || !PyList_Check(slot) || !PyList_Check(sources)
-        || !PyDict_Check(constants) || !PyType_Check(hit_type)) {
-        PyErr_SetString(PyExc_TypeError,
-                        "splice() expects (tuple, list, list, list, dict, object, type, descriptor, descriptor)");
-        return NULL;
-    }
-    descrsetfunc set_source = Py_TYPE(source_field)->tp_descr_set;
-    descrsetfunc set_context = Py_TYPE(context_field)->tp_descr_set;
-    if (set_source == NULL || set_context == NULL) {
-        PyErr_SetString(PyExc_TypeError, "splice(): the fields must be data descriptors");
-        return NULL;
-    }
-    PyTypeObject *type = (PyTypeObject *)hit_type;
+    PyObject *base = s->base;
     Py_ssize_t n_base = PyTuple_GET_SIZE(base);
-    Py_ssize_t n_changes = PyList_GET_SIZE(changes);
-    PyObject *out = PyList_New(n_base + n_changes);  /* filled up to `n`, then cut to size */
+    PyObject **out = PyMem_New(PyObject *, n_base + n_changes + 1);  /* out[:n] is filled; +1: never size 0 */
     if (out == NULL) {
-        return NULL;
+        return PyErr_NoMemory();
     }
     PyObject *empty = PyTuple_New(0);
     if (empty == NULL) {
-        Py_DECREF(out);
+        PyMem_Free(out);
         return NULL;
     }
     Py_ssize_t n = 0, done = 0;
-    for (Py_ssize_t c = 0; c < PyList_GET_SIZE(changes) && c < n_changes; c++) {
-        Py_ssize_t q = PyLong_AsSsize_t(PyList_GET_ITEM(changes, c));
-        if (q == -1 && PyErr_Occurred()) {
-            goto error;
-        }
+    for (Py_ssize_t c = 0; c < n_changes; c++) {
+        Py_ssize_t q = changes[c];
         Py_ssize_t k;
-        if (ssize_at(slot, q, &k) < 0) {
+        if (ssize_at(s->slot, q, &k) < 0) {
             goto error;
         }
         Py_ssize_t upto = k < 0 ? ~k : k;
@@ -686,70 +703,440 @@ speedups_splice(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
             goto error;
         }
         for (; done < upto; done++) {
-            PyObject *kept = PyTuple_GET_ITEM(base, done);
-            Py_INCREF(kept);
-            PyList_SET_ITEM(out, n++, kept);
+            out[n] = PyTuple_GET_ITEM(base, done);
+            Py_INCREF(out[n++]);
         }
         if (k < 0) {  /* true by default, false here: cut base[~k] */
             done = upto + 1;
             continue;
         }
-        if (q >= PyList_GET_SIZE(sources)) {
+        if (q >= PyList_GET_SIZE(s->sources)) {
             PyErr_SetString(PyExc_IndexError, "splice(): query number out of range");
             goto error;
         }
-        PyObject *source = PyList_GET_ITEM(sources, q);
+        PyObject *source = PyList_GET_ITEM(s->sources, q);
         PyObject *hit;
         if (source == Py_None) {
-            PyObject *key = PyList_GET_ITEM(changes, c);
-            hit = PyDict_GetItemWithError(constants, key);
+            PyObject *key = PyLong_FromSsize_t(q);
+            if (key == NULL) {
+                goto error;
+            }
+            hit = PyDict_GetItemWithError(s->constants, key);
             if (hit == NULL) {
                 if (!PyErr_Occurred()) {
                     PyErr_SetObject(PyExc_KeyError, key);
                 }
+                Py_DECREF(key);
                 goto error;
             }
             Py_INCREF(hit);
+            Py_DECREF(key);
         }
         else {
             Py_INCREF(source);
-            hit = PyBaseObject_Type.tp_new(type, empty, NULL);  /* object.__new__(hit_type) */
+            hit = PyBaseObject_Type.tp_new(s->hit_type, empty, NULL);  /* object.__new__(hit_type) */
             if (hit == NULL) {
                 Py_DECREF(source);
                 goto error;
             }
-            int rc = set_source(source_field, hit, source);
+            int rc = s->set_source(s->source_field, hit, source);
             Py_DECREF(source);
-            if (rc < 0 || set_context(context_field, hit, context) < 0) {
+            if (rc < 0 || s->set_context(s->context_field, hit, s->context) < 0) {
                 Py_DECREF(hit);
                 goto error;
             }
         }
-        PyList_SET_ITEM(out, n++, hit);
+        out[n++] = hit;
     }
     for (; done < n_base; done++) {
-        PyObject *kept = PyTuple_GET_ITEM(base, done);
-        Py_INCREF(kept);
-        PyList_SET_ITEM(out, n++, kept);
+        out[n] = PyTuple_GET_ITEM(base, done);
+        Py_INCREF(out[n++]);
     }
-    Py_DECREF(empty);
+    Py_CLEAR(empty);
     PyObject *result = PyTuple_New(n);
     if (result == NULL) {
-        Py_DECREF(out);
-        return NULL;
+        goto error;
     }
     for (Py_ssize_t i = 0; i < n; i++) {
-        PyObject *item = PyList_GET_ITEM(out, i);
-        Py_INCREF(item);
-        PyTuple_SET_ITEM(result, i, item);
+        PyTuple_SET_ITEM(result, i, out[i]);  /* the reference moves */
     }
-    Py_DECREF(out);
+    PyMem_Free(out);
     return result;
 
 error:
-    Py_DECREF(empty);
-    Py_DECREF(out);  /* the unfilled tail is NULL, which list_dealloc skips */
+    Py_XDECREF(empty);
+    while (n > 0) {
+        Py_DECREF(out[--n]);
+    }
+    PyMem_Free(out);
     return NULL;
+}
+
+static PyObject *
+speedups_splice(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
+{
+    (void)module;
+    if (nargs != 9) {
+        PyErr_Format(PyExc_TypeError, "splice() takes 9 arguments (%zd given)", nargs);
+        return NULL;
+    }
+    PyObject *changes = args[1];
+    Splice s = {.base = args[0], .slot = args[2], .sources = args[3], .constants = args[4], .context = args[5]};
+    if (!PyTuple_Check(s.base) || !PyList_Check(changes) || !PyList_Check(s.slot) || !PyList_Check(s.sources)
+        || !PyDict_Check(s.constants)) {
+        PyErr_SetString(PyExc_TypeError,
+                        "splice() expects (tuple, list, list, list, dict, object, type, descriptor, descriptor)");
+        return NULL;
+    }
+    if (splice_fields(&s, args[6], args[7], args[8], "splice") < 0) {
+        return NULL;
+    }
+    /* Read up front: setting a field may run Python code (a descriptor's __set__) that changes the list. */
+    Py_ssize_t n_changes = PyList_GET_SIZE(changes);
+    Py_ssize_t *numbers = PyMem_New(Py_ssize_t, n_changes ? n_changes : 1);
+    if (numbers == NULL) {
+        return PyErr_NoMemory();
+    }
+    for (Py_ssize_t c = 0; c < n_changes; c++) {
+        numbers[c] = PyLong_AsSsize_t(PyList_GET_ITEM(changes, c));
+        if (numbers[c] == -1 && PyErr_Occurred()) {
+            PyMem_Free(numbers);
+            return NULL;
+        }
+    }
+    PyObject *result = splice_tuple(&s, numbers, n_changes);
+    PyMem_Free(numbers);
+    return result;
+}
+
+/* ------------------------------------------------------------------------------------------------
+ * section_hits: all of _Section.hits in one call (see engine.py, _Section and _section_hits_py)
+ *
+ * A section's index is two bytes objects of C ints (``array("i")``), read in place. The entry of atom a
+ * is entries[entry_at[a]:entry_at[a + 1]] (empty: nothing is indexed under a), laid out as
+ *
+ *     tested_end, sure_end, sure_off_end, tested..., sure..., sure_off..., conjunction...
+ *
+ * where the three ends are offsets into ``entries`` and each conjunction is
+ *
+ *     query, n_required, n_excluded, required atom..., excluded atom...
+ *
+ * Flat ints rather than tuples of Python ints because an article reads ~70 entries of an index of
+ * thousands: every object an entry pointed to was one more cache miss. Which queries are candidates,
+ * true or cut is kept in bit sets over the query numbers (no Python sets); the candidates' tests are
+ * called from here, in query order; the changes come out sorted from a scan of the bits and go through
+ * splice_tuple above.
+ * ------------------------------------------------------------------------------------------------ */
+
+PyDoc_STRVAR(section_hits_doc,
+"section_hits(entry_at, entries, always, base, slot, constants, pos, view, tests, sources, hit_type, "
+"source_field, context_field, /)\n"
+"--\n\n"
+"The hits of one section (``engine._Section``) on the article ``view``, whose atoms are the keys of\n"
+"``pos``. The packed index (``entry_at``, ``entries``; see ``_Section``) gives, per atom, the queries\n"
+"that become candidates, true (*sure*) or false (*sure_off*) when it is present, and conjunctions, true\n"
+"when every required atom and no excluded one is in ``pos``. The candidates (and ``always``) are true\n"
+"when ``tests[q](view)`` is. The queries that differ from their default (true by default:\n"
+"``slot[q] < 0``) are spliced into ``base`` as ``splice`` does, with ``view`` as the context; ``base``\n"
+"itself is returned when none does. Identical to ``engine._section_hits_py``; an exception raised by a\n"
+"test propagates.");
+
+#define WORD_BITS 64  /* members per word of a bit set */
+
+static inline void
+bit_set(uint64_t *set, Py_ssize_t i)
+{
+    set[i / WORD_BITS] |= (uint64_t)1 << (i % WORD_BITS);
+}
+
+static inline int
+bit_test(const uint64_t *set, Py_ssize_t i)
+{
+    return (int)((set[i / WORD_BITS] >> (i % WORD_BITS)) & 1);
+}
+
+/* The index of the lowest set bit of a non-zero word. */
+static inline int
+lowest_bit(uint64_t word)
+{
+#if defined(__GNUC__) || defined(__clang__)
+    return __builtin_ctzll(word);
+#else
+    int b = 0;
+    while (!(word & 1)) {
+        word >>= 1;
+        b++;
+    }
+    return b;
+#endif
+}
+
+/* ints[i] of a bytes object's data; memcpy: no assumption about the data's alignment. */
+static inline Py_ssize_t
+int_at(const char *ints, Py_ssize_t i)
+{
+    int v;
+    memcpy(&v, ints + i * (Py_ssize_t)sizeof(int), sizeof(int));
+    return v;
+}
+
+/* A section's packed index (see above) and the bit sets of one call. */
+typedef struct {
+    const char *entry_at;  /* n_atoms + 1 ints */
+    Py_ssize_t n_atoms;
+    const char *entries;   /* n_entries ints */
+    Py_ssize_t n_entries;
+    Py_ssize_t n_queries;  /* len(slot): query numbers are below it */
+    uint64_t *present;     /* the atoms of the article */
+    uint64_t *candidates;  /* the queries to test */
+    uint64_t *truth;       /* the queries true here; after the tests, the changes */
+    uint64_t *off;         /* the queries a present atom makes false */
+} Section;
+
+/* An int as a Py_ssize_t, or -1 when it does not fit: the callers take both as out of range. */
+static Py_ssize_t
+ssize_or_minus_one(PyObject *number)
+{
+    Py_ssize_t v = PyLong_AsSsize_t(number);
+    if (v == -1 && PyErr_Occurred()) {
+        PyErr_Clear();  /* OverflowError */
+    }
+    return v;
+}
+
+static int
+malformed(void)
+{
+    PyErr_SetString(PyExc_ValueError, "section_hits(): the packed index is malformed");
+    return -1;
+}
+
+static int
+query_out_of_range(void)
+{
+    PyErr_SetString(PyExc_IndexError, "section_hits(): query number out of range");
+    return -1;
+}
+
+/* Adds the query numbers entries[from:to] to `set`. */
+static int
+add_queries(const Section *x, Py_ssize_t from, Py_ssize_t to, uint64_t *set)
+{
+    for (Py_ssize_t i = from; i < to; i++) {
+        Py_ssize_t q = int_at(x->entries, i);
+        if (q < 0 || q >= x->n_queries) {
+            return query_out_of_range();
+        }
+        bit_set(set, q);
+    }
+    return 0;
+}
+
+/* Applies the entry of one atom of the article. */
+static int
+add_entry(Section *x, Py_ssize_t atom)
+{
+    Py_ssize_t start = int_at(x->entry_at, atom), end = int_at(x->entry_at, atom + 1);
+    if (start == end) {
+        return 0;
+    }
+    if (start < 0 || end - start < 3 || end > x->n_entries) {
+        return malformed();
+    }
+    Py_ssize_t tested_end = int_at(x->entries, start);
+    Py_ssize_t sure_end = int_at(x->entries, start + 1);
+    Py_ssize_t sure_off_end = int_at(x->entries, start + 2);
+    if (tested_end < start + 3 || sure_end < tested_end || sure_off_end < sure_end || end < sure_off_end) {
+        return malformed();
+    }
+    if (add_queries(x, start + 3, tested_end, x->candidates) < 0
+        || add_queries(x, tested_end, sure_end, x->truth) < 0
+        || add_queries(x, sure_end, sure_off_end, x->off) < 0) {
+        return -1;
+    }
+    for (Py_ssize_t i = sure_off_end; i < end;) {
+        if (end - i < 3) {
+            return malformed();
+        }
+        Py_ssize_t q = int_at(x->entries, i);
+        Py_ssize_t n_required = int_at(x->entries, i + 1), n_excluded = int_at(x->entries, i + 2);
+        i += 3;
+        if (n_required < 0 || n_excluded < 0 || n_required + n_excluded > end - i) {
+            return malformed();
+        }
+        if (q < 0 || q >= x->n_queries) {
+            return query_out_of_range();
+        }
+        int holds = 1;  /* every required atom present, no excluded one */
+        for (Py_ssize_t k = 0; k < n_required + n_excluded; k++) {
+            Py_ssize_t a = int_at(x->entries, i + k);
+            if (a < 0 || a >= x->n_atoms) {
+                return malformed();
+            }
+            if (bit_test(x->present, a) != (k < n_required)) {
+                holds = 0;
+            }
+        }
+        if (holds) {
+            bit_set(x->truth, q);
+        }
+        i += n_required + n_excluded;
+    }
+    return 0;
+}
+
+/* tests[q](view) as a truth value: 1, 0, or -1 with the test's exception. */
+static int
+run_test(PyObject *tests, Py_ssize_t q, PyObject *view)
+{
+    if (q >= PyList_GET_SIZE(tests)) {
+        PyErr_SetString(PyExc_IndexError, "section_hits(): no test for a query number");
+        return -1;
+    }
+    PyObject *test = PyList_GET_ITEM(tests, q);
+    Py_INCREF(test);  /* the test may change the list */
+    PyObject *answer = PyObject_CallOneArg(test, view);
+    Py_DECREF(test);
+    if (answer == NULL) {
+        return -1;
+    }
+    int truth = PyObject_IsTrue(answer);
+    Py_DECREF(answer);
+    return truth;
+}
+
+static PyObject *
+speedups_section_hits(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
+{
+    (void)module;
+    if (nargs != 13) {
+        PyErr_Format(PyExc_TypeError, "section_hits() takes 13 arguments (%zd given)", nargs);
+        return NULL;
+    }
+    PyObject *entry_at = args[0], *entries = args[1], *always = args[2], *pos = args[6], *tests = args[8];
+    Splice s = {.base = args[3], .slot = args[4], .constants = args[5], .context = args[7], .sources = args[9]};
+    if (!PyBytes_Check(entry_at) || !PyBytes_Check(entries) || !PyTuple_Check(always) || !PyTuple_Check(s.base)
+        || !PyList_Check(s.slot) || !PyDict_Check(s.constants) || !PyDict_Check(pos) || !PyList_Check(tests)
+        || !PyList_Check(s.sources)) {
+        PyErr_SetString(PyExc_TypeError, "section_hits() expects (bytes, bytes, tuple, tuple, list, dict, dict, "
+                                         "object, list, list, type, descriptor, descriptor)");
+        return NULL;
+    }
+    if (splice_fields(&s, args[10], args[11], args[12], "section_hits") < 0) {
+        return NULL;
+    }
+    Py_ssize_t at_size = PyBytes_GET_SIZE(entry_at), entries_size = PyBytes_GET_SIZE(entries);
+    if (at_size < (Py_ssize_t)sizeof(int) || at_size % sizeof(int) || entries_size % sizeof(int)) {
+        malformed();
+        return NULL;
+    }
+    Section x = {
+        .entry_at = PyBytes_AS_STRING(entry_at),
+        .n_atoms = at_size / (Py_ssize_t)sizeof(int) - 1,
+        .entries = PyBytes_AS_STRING(entries),
+        .n_entries = entries_size / (Py_ssize_t)sizeof(int),
+        .n_queries = PyList_GET_SIZE(s.slot),
+    };
+    /* One block: four bit sets, then the article's atoms. It is allocated per call, not kept with the
+     * section, because a test is Python code, during which another thread may use the same section. */
+    Py_ssize_t query_words = (x.n_queries + WORD_BITS - 1) / WORD_BITS;
+    Py_ssize_t atom_words = (x.n_atoms + WORD_BITS - 1) / WORD_BITS;
+    Py_ssize_t n_pos = PyDict_GET_SIZE(pos);
+    size_t words = 3 * (size_t)query_words + (size_t)atom_words;
+    char *block = PyMem_Calloc(words * sizeof(uint64_t) + (size_t)n_pos * sizeof(Py_ssize_t) + 1, 1);
+    if (block == NULL) {
+        return PyErr_NoMemory();
+    }
+    x.candidates = (uint64_t *)block;
+    x.truth = x.candidates + query_words;
+    x.off = x.truth + query_words;
+    x.present = x.off + query_words;
+    Py_ssize_t *atoms = (Py_ssize_t *)(x.present + atom_words);
+    Py_ssize_t *changes = NULL;
+    PyObject *result = NULL;
+
+    for (Py_ssize_t i = 0; i < PyTuple_GET_SIZE(always); i++) {
+        PyObject *item = PyTuple_GET_ITEM(always, i);
+        if (!PyLong_Check(item)) {
+            PyErr_SetString(PyExc_TypeError, "section_hits(): always must hold ints");
+            goto done;
+        }
+        Py_ssize_t q = ssize_or_minus_one(item);
+        if (q < 0 || q >= x.n_queries) {
+            query_out_of_range();
+            goto done;
+        }
+        bit_set(x.candidates, q);
+    }
+    /* The article's atoms first (a conjunction asks about any of them), then their entries. Atoms
+     * outside the index have no entry, like the ones it has no rule for. */
+    Py_ssize_t n_present = 0, at = 0;
+    PyObject *key;
+    while (n_present < n_pos && PyDict_Next(pos, &at, &key, NULL)) {
+        if (!PyLong_Check(key)) {
+            PyErr_Format(PyExc_TypeError, "section_hits(): an atom must be int, not %.200s",
+                         Py_TYPE(key)->tp_name);
+            goto done;
+        }
+        Py_ssize_t atom = ssize_or_minus_one(key);
+        if (atom >= 0 && atom < x.n_atoms) {
+            bit_set(x.present, atom);
+            atoms[n_present++] = atom;
+        }
+    }
+    for (Py_ssize_t i = 0; i < n_present; i++) {
+        if (add_entry(&x, atoms[i]) < 0) {
+            goto done;
+        }
+    }
+    /* Each candidate's test. A candidate true by default (slot < 0, in `base`) changes when it is false
+     * here, so its bit is flipped: `truth` becomes the reference's symmetric difference. */
+    for (Py_ssize_t w = 0; w < query_words; w++) {
+        for (uint64_t bits = x.candidates[w]; bits != 0; bits &= bits - 1) {
+            Py_ssize_t q = w * WORD_BITS + lowest_bit(bits);
+            uint64_t bit = bits & (~bits + 1);
+            int verdict = run_test(tests, q, s.context);
+            Py_ssize_t k;
+            if (verdict < 0 || ssize_at(s.slot, q, &k) < 0) {
+                goto done;
+            }
+            if (verdict) {
+                x.truth[w] |= bit;
+            }
+            if (k < 0) {
+                x.truth[w] ^= bit;
+            }
+        }
+    }
+    Py_ssize_t n_changes = 0;
+    for (Py_ssize_t w = 0; w < query_words; w++) {
+        x.truth[w] |= x.off[w];
+        for (uint64_t bits = x.truth[w]; bits != 0; bits &= bits - 1) {
+            n_changes++;
+        }
+    }
+    if (n_changes == 0) {
+        Py_INCREF(s.base);
+        result = s.base;
+        goto done;
+    }
+    changes = PyMem_New(Py_ssize_t, n_changes);
+    if (changes == NULL) {
+        PyErr_NoMemory();
+        goto done;
+    }
+    Py_ssize_t c = 0;
+    for (Py_ssize_t w = 0; w < query_words; w++) {
+        for (uint64_t bits = x.truth[w]; bits != 0; bits &= bits - 1) {
+            changes[c++] = w * WORD_BITS + lowest_bit(bits);
+        }
+    }
+    result = splice_tuple(&s, changes, n_changes);
+
+done:
+    PyMem_Free(changes);
+    PyMem_Free(block);
+    return result;
 }
 
 /* ------------------------------------------------------------------------------------------------
@@ -1292,6 +1679,7 @@ static PyMethodDef speedups_methods[] = {
     {"phrase_spans", (PyCFunction)(void (*)(void))speedups_phrase_spans, METH_FASTCALL, phrase_spans_doc},
     {"lookup_positions", (PyCFunction)(void (*)(void))speedups_lookup_positions, METH_FASTCALL, lookup_positions_doc},
     {"splice", (PyCFunction)(void (*)(void))speedups_splice, METH_FASTCALL, splice_doc},
+    {"section_hits", (PyCFunction)(void (*)(void))speedups_section_hits, METH_FASTCALL, section_hits_doc},
     {"korean_keys", (PyCFunction)(void (*)(void))speedups_korean_keys, METH_FASTCALL, korean_keys_doc},
     {"normalize_many", (PyCFunction)(void (*)(void))speedups_normalize_many, METH_FASTCALL, normalize_many_doc},
     {"token_keys_many", (PyCFunction)(void (*)(void))speedups_token_keys_many, METH_FASTCALL, token_keys_many_doc},
@@ -1322,7 +1710,7 @@ static PyModuleDef_Slot speedups_slots[] = {
 static struct PyModuleDef speedups_module = {
     PyModuleDef_HEAD_INIT,
     .m_name = "bot.matching._speedups",
-    .m_doc = "The matcher's tokenizer and word-position index in C (see bot/matching/text.py).",
+    .m_doc = "The matcher's hot loops in C (see bot/matching/text.py and engine.py).",
     .m_size = 0,
     .m_methods = speedups_methods,
     .m_slots = speedups_slots,

@@ -17,6 +17,22 @@ def splice(
     context_field: object,
     /,
 ) -> tuple[Any, ...]: ...
+def section_hits(
+    entry_at: bytes,
+    entries: bytes,
+    always: tuple[int, ...],
+    base: tuple[Any, ...],
+    slot: list[int],
+    constants: dict[int, Any],
+    pos: dict[int, list[int]],
+    view: Any,
+    tests: list[Callable[[Any], bool]],
+    sources: list[Any],
+    hit_type: type,
+    source_field: object,
+    context_field: object,
+    /,
+) -> tuple[Any, ...]: ...
 def korean_keys(
     word: str, stripped: str, by_last: dict[str, tuple[tuple[str, int], ...]], /
 ) -> tuple[str, ...]: ...

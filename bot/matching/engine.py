@@ -5,8 +5,10 @@ How one article is matched:
 1. Its words are split once (``text.tokenize``). Each distinct word form is resolved to the *atoms* it
    satisfies — a query word's key (stem, Korean base form) or a prefix (``sanction*``, and the stems of
    Russian words, which Snowball does not keep identical across all endings). Exact keys are a hash
-   lookup; prefixes are found in one pass of a pyahocorasick automaton. Resolutions are cached per
-   word form, so a word seen before costs one dict lookup.
+   lookup; prefixes are found in one pass of a pyahocorasick automaton (in the compiled extension, by a
+   walk over the word's heads through ``_Atoms.trie``, which stops at the first head no prefix starts
+   with). Resolutions are cached per word form, so a word seen before costs one dict lookup, and new
+   forms are resolved in one batch per article.
 2. Only queries that could change their answer are evaluated. For each query and article language the
    compiler works out the query's value on an article with none of its words (its *default*: ``NOT x``
    and ``lang:ko`` are true there) and a small *change set* of atoms without which the value cannot
@@ -26,9 +28,15 @@ How one article is matched:
 
 Candidates are answered by the cheapest rule their shape allows (``_Section``): ``a`` / ``a OR b`` are
 true and ``NOT a`` / ``lang:ko NOT a`` false as soon as a word is present; plain-word conjunctions
-(``a b NOT c``) are checked in bulk with set operations; the rest run flattened closures (``_fast_test``).
-Phrases, NEAR and evidence use the node tree itself. Atoms are numbered exactly as before the rewrite
-(see ``_Builder``), so results, including which words the relevance evidence quotes, are unchanged.
+(``a b NOT c``) are checked against the article's atoms without evaluation; the rest run flattened
+closures (``_fast_test``). These rules are packed by atom into arrays of C ints, which the extension's
+``section_hits`` reads in place (``_section_hits_py`` is its pure-Python reference). Phrases, NEAR and
+evidence use the node tree itself; phrase positions and plain words' spans are computed in C too.
+
+The extension (``_speedups.c``, see ``text``) is optional: every compiled function has a pure-Python
+reference here or in ``text`` with identical results, which runs when the extension was not built.
+Atoms are numbered exactly as before the rewrite (see ``_Builder``), so results, including which words
+the relevance evidence quotes, are unchanged.
 
 The matcher is picklable: it pickles as its inputs and is rebuilt on load (compiling is fast).
 """
@@ -36,12 +44,13 @@ The matcher is picklable: it pickles as its inputs and is rebuilt on load (compi
 from __future__ import annotations
 
 import logging
+from array import array
 from bisect import bisect_left
 from collections import defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from itertools import compress, count, repeat
-from operator import and_, is_, not_
+from itertools import accumulate, compress, count, repeat
+from operator import is_, not_
 from typing import Any, Literal
 
 import ahocorasick
@@ -613,58 +622,122 @@ class _QuerySource:
         return context.evidence_for(self.root)
 
 
+_Conjunction = tuple[int, tuple[int, ...], tuple[int, ...]]  # query, the atoms it needs, those it excludes
+
+
 @dataclass(frozen=True, slots=True)
 class _Section:
     """The facts (or the watches) as planned for one language (see the module docstring, step 3).
 
     A candidate is answered by the cheapest rule its shape allows: ``a`` and ``a OR b`` are true when a
-    word of theirs is present (``sure``), ``NOT a`` and ``lang:ko NOT a`` false (``sure_off``); plain-word
-    conjunctions (``a b NOT c``) are checked all at once with set operations (``conj``); the rest run
-    their compiled test (``tested``, ``always``).
+    word of theirs is present (*sure*), ``NOT a`` and ``lang:ko NOT a`` false (*sure_off*); plain-word
+    conjunctions (``a b NOT c``) are checked against the article's atoms; the rest run their compiled
+    test (*tested*, ``always``).
+
+    The rules are packed by atom into two arrays of C ints, read in place by ``_speedups.section_hits``
+    (an article costs one entry per distinct atom, and no Python object per query): the entry of atom
+    ``a`` is ``entries[entry_at[a]:entry_at[a + 1]]`` (empty: no rule), laid out as ``tested_end,
+    sure_end, sure_off_end``, the three runs of query numbers those offsets end, then its conjunctions,
+    each as ``query, n_required, n_excluded``, the required atoms, the excluded atoms.
     """
 
-    tested: dict[int, tuple[int, ...]]  # atom -> queries to evaluate when it is present
-    sure: dict[int, tuple[int, ...]]  # atom -> queries true whenever it is present (``a``, ``a OR b``)
-    sure_off: dict[int, tuple[int, ...]]  # atom -> queries of ``base`` false whenever it is present
-    conj: dict[int, tuple[int, ...]]  # atom -> plain-word conjunctions to check when it is present
-    required: dict[int, frozenset[int]]  # conjunction -> the atoms it needs
-    excluded: dict[int, frozenset[int]]  # conjunction -> the atoms it must not see
-    always: frozenset[int]  # true by default, with positive words: evaluated on every article
+    entry_at: bytes  # C ints, one per atom and one more: where each atom's entry starts (and the last ends)
+    entries: bytes  # C ints: the entries
+    always: tuple[int, ...]  # true by default, with positive words: evaluated on every article
     base: tuple[Hit, ...]  # the constant hits of the queries true by default, by query number
-    base_set: frozenset[int]  # their query numbers
-    slot: list[int]  # by query number (of this section): ~its place in ``base``, or where its hit goes
+    slot: list[int]  # by query number (of this section): ~its place in ``base`` (<0), or where its hit goes
     constants: dict[int, Hit]  # query number -> constant hit (queries without positive words)
 
     def hits(self, v: View, tests: list[BoolFn], sources: list[_QuerySource | None]) -> tuple[Hit, ...]:
-        pos = v.pos
-        candidates = self.always.union(*filter(None, map(self.tested.get, pos)))
-        true = {q for q in candidates if tests[q](v)}
-        true.update(*filter(None, map(self.sure.get, pos)))
-        conj = list(set().union(*filter(None, map(self.conj.get, pos))))
-        if conj:
-            keys = pos.keys()
-            has_all = map(keys.__ge__, map(self.required.__getitem__, conj))
-            has_none = map(keys.isdisjoint, map(self.excluded.__getitem__, conj))
-            true.update(compress(conj, map(and_, has_all, has_none)))
-        changes = true.symmetric_difference(self.base_set.intersection(candidates))
-        changes.update(*filter(None, map(self.sure_off.get, pos)))
-        if not changes:
-            return self.base
-        return splice(
+        return section_hits(
+            self.entry_at,
+            self.entries,
+            self.always,
             self.base,
-            sorted(changes),
             self.slot,
-            sources,
             self.constants,
+            v.pos,
             v,
+            tests,
+            sources,
             Hit,
             _SOURCE_FIELD,
             _CONTEXT_FIELD,
         )
 
 
+def _pack_rules(
+    n_atoms: int,
+    tested: dict[int, list[int]],
+    sure: dict[int, list[int]],
+    sure_off: dict[int, list[int]],
+    conjunctions: dict[int, list[_Conjunction]],
+) -> tuple[bytes, bytes]:
+    """A section's rules by atom as ``_Section.entry_at`` and ``_Section.entries`` (see its docstring)."""
+    lengths = [0] * n_atoms  # of each atom's entry
+    entries: list[int] = []  # an array only at the end: growing one piece by piece takes twice as long
+    for atom in sorted(tested.keys() | sure.keys() | sure_off.keys() | conjunctions.keys()):
+        start = len(entries)
+        to_test, to_true, to_false = tested.get(atom, ()), sure.get(atom, ()), sure_off.get(atom, ())
+        tested_end = start + 3 + len(to_test)
+        sure_end = tested_end + len(to_true)
+        entries += (tested_end, sure_end, sure_end + len(to_false), *to_test, *to_true, *to_false)
+        for query, required, excluded in conjunctions.get(atom, ()):
+            entries += (query, len(required), len(excluded), *required, *excluded)
+        lengths[atom] = len(entries) - start
+    return array("i", accumulate(lengths, initial=0)).tobytes(), array("i", entries).tobytes()
+
+
 _SOURCE_FIELD = Hit.__dict__["_source"]
 _CONTEXT_FIELD = Hit.__dict__["_context"]
+
+
+def _section_hits_py(
+    entry_at: bytes,
+    entries: bytes,
+    always: tuple[int, ...],
+    base: tuple[Hit, ...],
+    slot: list[int],
+    constants: dict[int, Hit],
+    pos: dict[int, list[int]],
+    view: View,
+    tests: list[BoolFn],
+    sources: list[_QuerySource | None],
+    hit_type: type[Hit],
+    source_field: Any,
+    context_field: Any,
+) -> tuple[Hit, ...]:
+    """``_Section.hits``: ``base`` with the queries whose value on this article differs from their default
+    cut out or spliced in. The reference for ``_speedups.section_hits``, which runs instead when it was
+    compiled."""
+    at, data = memoryview(entry_at).cast("i"), memoryview(entries).cast("i")
+    keys = pos.keys()
+    candidates = set(always)
+    true: set[int] = set()
+    off: set[int] = set()  # the queries a present atom makes false
+    for atom in pos:
+        if not 0 <= atom < len(at) - 1 or (start := at[atom]) == (end := at[atom + 1]):
+            continue  # outside the index, or no rule for it
+        tested_end, sure_end, sure_off_end = data[start : start + 3]
+        candidates.update(data[start + 3 : tested_end])
+        true.update(data[tested_end:sure_end])
+        off.update(data[sure_end:sure_off_end])
+        i = sure_off_end
+        while i < end:  # the conjunctions
+            query, n_required, n_excluded = data[i : i + 3]
+            i += 3
+            required, excluded = data[i : i + n_required], data[i + n_required : i + n_required + n_excluded]
+            if all(map(keys.__contains__, required)) and keys.isdisjoint(excluded):
+                true.add(query)
+            i += n_required + n_excluded
+    true.update(q for q in candidates if tests[q](view))
+    changes = true.symmetric_difference([q for q in candidates if slot[q] < 0])  # < 0: true by default
+    changes.update(off)
+    if not changes:
+        return base
+    return splice(
+        base, sorted(changes), slot, sources, constants, view, hit_type, source_field, context_field
+    )
 
 
 def _splice_py(
@@ -706,8 +779,10 @@ def _splice_py(
     return tuple(out)
 
 
-# The compiled splice when ``text`` found the extension (see its docstring), else the reference above.
+# The compiled splice and section hits when ``text`` found the extension (see its docstring), else the
+# references above.
 splice = _splice_py if speedups is None else speedups.splice
+section_hits = _section_hits_py if speedups is None else speedups.section_hits
 
 
 def _point_spans_py(pos: dict[int, list[int]], atoms: Iterable[int], max_spans: int) -> list[Span]:
@@ -864,47 +939,45 @@ class CompiledMatcher:
     def _section(self, lang: str, qids: range) -> _Section:
         always: list[int] = []
         base_qids: list[int] = []
-        index: dict[str, dict[int, list[int]]] = {
-            name: defaultdict(list) for name in ("tested", "sure", "sure_off", "conj")
-        }
-        required: dict[int, frozenset[int]] = {}
-        excluded: dict[int, frozenset[int]] = {}
+        # The rules of ``_Section`` (its docstring), each by atom; packed into one entry per atom below.
+        tested: dict[int, list[int]] = defaultdict(list)
+        sure: dict[int, list[int]] = defaultdict(list)
+        sure_off: dict[int, list[int]] = defaultdict(list)
+        conjunctions: dict[int, list[_Conjunction]] = defaultdict(list)
         for qid in qids:
             node = self._nodes[qid]
             value, change = _plan(self._roots[qid], lang, self._atoms, self._cost)
             if value and self._constants[qid] is None:
                 always.append(qid)
                 continue
-            kind = "tested"
+            rule = tested
             if value:
                 base_qids.append(qid)
                 if change == _negated_presence(node, lang):
-                    kind = "sure_off"
+                    rule = sure_off
             elif change == _presence_atoms(node):
-                kind = "sure"
+                rule = sure
             elif isinstance(node, _Or) and node.simple & change:
                 # ``a OR "b c"``: true when ``a`` is present; the phrase's word needs the test.
                 for atom in node.simple & change:
-                    index["sure"][atom].append(qid)
+                    sure[atom].append(qid)
                 change = change - node.simple
             elif (shape := _conjunction(node, lang)) is not None:
-                kind = "conj"
-                required[qid], excluded[qid] = shape
+                required, excluded = shape
+                conjunction = (qid, tuple(required), tuple(excluded))
+                for atom in change:
+                    conjunctions[atom].append(conjunction)
+                continue
             for atom in change:
-                index[kind][atom].append(qid)
+                rule[atom].append(qid)
         constants = {q: hit for q in qids if (hit := self._constants[q]) is not None}
         base_at = {q: i for i, q in enumerate(base_qids)}
-        tested, sure, sure_off, conj = ({a: tuple(q) for a, q in index[name].items()} for name in index)
+        entry_at, entries = _pack_rules(len(self._atoms.ids), tested, sure, sure_off, conjunctions)
         return _Section(
-            tested=tested,
-            sure=sure,
-            sure_off=sure_off,
-            conj=conj,
-            required=required,
-            excluded=excluded,
-            always=frozenset(always),
+            entry_at=entry_at,
+            entries=entries,
+            always=tuple(always),
             base=tuple(constants[q] for q in base_qids),
-            base_set=frozenset(base_qids),
             slot=[
                 ~base_at[q] if q in base_at else bisect_left(base_qids, q) if q in qids else 0
                 for q in range(qids.stop)

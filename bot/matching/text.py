@@ -12,11 +12,13 @@ normalised on its own: NFKC, then casefold. A word is then reduced to a *key*:
   attached;
 - anything else (digits): the word itself.
 
-``tokenize``, ``positions`` (the word positions of each atom, for the matcher's view) and the keys of new
-words (``token_keys_many``, Korean keys included) run in C when the extension ``_speedups.c`` was compiled
-at install time, else in the pure-Python reference code here (``_tokenize_py``, ``_positions_py``,
-``_token_keys_many_py``, ``_korean_keys_py``); both give identical results for every input. ``speedups``
-is that extension, or None; the engine takes its ``splice`` and ``atoms_of_many`` from it too.
+``tokenize``, ``positions`` (the word positions of each atom, for the matcher's view), and the normalised
+forms and keys of new words (``normalize_many``, ``token_keys_many``, Korean keys included) run in C when
+the extension ``_speedups.c`` was compiled at install time, else in the pure-Python reference code here
+(``_tokenize_py``, ``_positions_py``, ``_normalize_many_py``, ``_token_keys_many_py``, ``_korean_keys_py``);
+both give identical results for every input. ``speedups`` is that extension, or None; the engine takes its
+other functions from it (``lookup_positions``, ``atoms_of_many``, ``phrase_spans``, ``point_spans``,
+``section_hits``, ``splice``).
 """
 
 from __future__ import annotations
