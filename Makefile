@@ -14,7 +14,7 @@ $(BIN)/python:
 # The install compiles bot/matching/_speedups.c (hatch_build.py): an edited source is rebuilt.
 BUILD_INPUTS := pyproject.toml hatch_build.py bot/matching/_speedups.c
 SPEEDUPS_CHECK := $(BIN)/python -c 'import bot.matching._speedups' 2>/dev/null \
-	|| echo 'warning: the C tokenizer was not compiled (no C compiler?); pactwatch uses the slower pure-Python one'
+	|| echo 'warning: the C matcher extension was not compiled (no C compiler?); pactwatch uses the slower pure-Python code'
 
 $(STAMP_RUN): $(BUILD_INPUTS) | $(BIN)/python
 	$(BIN)/python -m pip install --quiet -e .

@@ -6,7 +6,7 @@
   which is then tagged for this interpreter and platform.
 
 Compiling is optional: without a working C compiler (or Python headers) the build still succeeds, prints
-one warning line, and pactwatch runs the pure-Python tokenizer (identical results, slower).
+one warning line, and pactwatch runs the pure-Python matcher code (identical results, slower).
 """
 
 from __future__ import annotations
@@ -56,7 +56,7 @@ class SpeedupsBuildHook(BuildHookInterface):
             reason = " ".join(f"{type(err).__name__}: {err}".split())
             self.app.display_warning(
                 f"WARNING: pactwatch: could not compile {SOURCE} ({reason}); "
-                "the pure-Python tokenizer is used (same results, slower)"
+                "the pure-Python matcher code is used (same results, slower)"
             )
             return
         if version == "editable":
