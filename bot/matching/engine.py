@@ -62,13 +62,11 @@ from bot.matching.query import And, Lang, Near, Node, Not, Or, Query, QueryError
 from bot.matching.text import (
     RU_MAX_ENDING,
     Tokens,
-    normalize,
     normalize_many,
     positions,
     ru_ending_ok,
     script_of,
     speedups,
-    token_keys,
     token_keys_many,
     tokenize,
     word_key,
@@ -190,24 +188,9 @@ class _Atoms:
             self.trie = {p[:k]: () for p in self.prefix for k in range(1, len(p))}
             self.trie.update((p, tuple(items)) for p, items in self.prefix.items())
 
-    def resolve(self, raw: str) -> tuple[int, ...]:
-        found = self.cache.get(raw)
-        if found is not None:
-            return found
-        word = raw.lower() if raw.isascii() else normalize(raw)  # NFKC leaves ASCII as it is
-        found = self.by_word.get(word)
-        if found is None:
-            found = self._resolve_word(word)
-            if len(self.by_word) >= WORD_CACHE_MAX:
-                self.by_word.clear()
-            self.by_word[word] = found
-        if len(self.cache) >= WORD_CACHE_MAX:
-            self.cache.clear()
-        self.cache[raw] = found
-        return found
-
     def resolve_many(self, raws: list[str]) -> list[tuple[int, ...]]:
-        """``resolve`` of each distinct word form in ``raws``; the new ones are resolved in one batch."""
+        """The atoms of each word form in ``raws`` (as written), cached by form and by normalised word; the
+        words not seen before are resolved in one batch."""
         by_word = self.by_word
         words = normalize_many(raws)
         found: list[tuple[int, ...] | None] = list(map(by_word.get, words))
@@ -225,9 +208,6 @@ class _Atoms:
             cache.clear()
         cache.update(zip(raws, found, strict=True))  # type: ignore[arg-type]
         return found  # type: ignore[return-value]
-
-    def _resolve_word(self, word: str) -> tuple[int, ...]:
-        return self._atoms_of(word, token_keys(word))
 
     def _atoms_of_many(self, words: list[str], keys: list[tuple[str, ...]]) -> list[tuple[int, ...]]:
         """``_atoms_of`` of each word: in C when the extension was compiled, which walks the word's heads
