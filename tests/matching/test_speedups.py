@@ -5,11 +5,9 @@ corpora, the evaluation sets, every Unicode code point, and generated strings ri
 from __future__ import annotations
 
 import functools
-import gc
 import importlib
 import json
 import os
-import tracemalloc
 import unicodedata
 from collections.abc import Callable
 from pathlib import Path
@@ -23,7 +21,7 @@ from hypothesis import strategies as st
 from bot.matching import engine, load_catalog, text
 from bot.matching.engine import CompiledMatcher
 from bot.models import WatchSpec
-from tests.matching.conftest import REPO, make_article
+from tests.matching.conftest import REPO, assert_does_not_leak, make_article
 
 Parts = tuple[tuple[str, ...], tuple[bool, ...], tuple[int, ...], list[int]]
 
@@ -274,19 +272,7 @@ def test_no_leaks() -> None:
         bad_calls,
     ]
     for call in calls:
-        for _ in range(100):  # warm up caches and free lists
-            call()
-        gc.collect()
-        tracemalloc.start()
-        try:
-            before = tracemalloc.get_traced_memory()[0]
-            for _ in range(3000):
-                call()
-            gc.collect()
-            grown = tracemalloc.get_traced_memory()[0] - before
-        finally:
-            tracemalloc.stop()
-        assert grown < 64_000, f"{grown} bytes kept after 3,000 calls"
+        assert_does_not_leak(call, warmup=100, calls=3000, limit=64_000)
 
 
 # ``splice``: the engine's answer for one section, against ``engine._splice_py``.
@@ -377,21 +363,14 @@ def test_splice_does_not_leak() -> None:
     constants = {i: constant for i in range(100)}
     fields = (Hit, engine._SOURCE_FIELD, engine._CONTEXT_FIELD)
     changes = list(range(100))
-    for _ in range(100):
+
+    def once() -> None:
+        assert speedups is not None
         speedups.splice(base, changes, slot, sources, constants, None, *fields)
-    gc.collect()
-    tracemalloc.start()
-    try:
-        before = tracemalloc.get_traced_memory()[0]
-        for _ in range(3000):
-            speedups.splice(base, changes, slot, sources, constants, None, *fields)
-            with pytest.raises(KeyError):
-                speedups.splice(base, [2], slot, sources, {}, None, *fields)
-        gc.collect()
-        grown = tracemalloc.get_traced_memory()[0] - before
-    finally:
-        tracemalloc.stop()
-    assert grown < 64_000, f"{grown} bytes kept after 3,000 calls"
+        with pytest.raises(KeyError):
+            speedups.splice(base, [2], slot, sources, {}, None, *fields)
+
+    assert_does_not_leak(once, warmup=100, calls=3000, limit=64_000)
 
 
 # ``korean_keys``: a Korean token's particle-stripped keys, against ``text._korean_keys_py``.
@@ -430,20 +409,7 @@ def test_korean_keys_on_the_evaluation_articles() -> None:
     assert speedups.korean_keys("러시아와의", "러시아와의", by_last) == ("러시아와의", "러시아", "러시아와")
     with pytest.raises(TypeError):
         speedups.korean_keys("러시아", "러시아", {"아": ["x"]})  # particles must be a tuple of pairs
-    before = tracemalloc.is_tracing()
-    tracemalloc.start()
-    try:
-        for _ in range(200):
-            speedups.korean_keys("러시아와의", "러시아와의", by_last)
-        gc.collect()
-        start = tracemalloc.get_traced_memory()[0]
-        for _ in range(5000):
-            speedups.korean_keys("러시아와의", "러시아와의", by_last)
-        gc.collect()
-        assert tracemalloc.get_traced_memory()[0] - start < 32_000
-    finally:
-        if not before:
-            tracemalloc.stop()
+    assert_does_not_leak(lambda: speedups.korean_keys("러시아와의", "러시아와의", by_last))
 
 
 # ``token_keys_many`` and ``atoms_of_many``: new word forms resolved to atoms, against
@@ -589,20 +555,7 @@ def test_resolving_does_not_leak() -> None:
         keys = speedups.token_keys_many(words, text._PARTICLES_BY_LAST, *_stems())
         speedups.atoms_of_many(words, keys, atoms.exact, atoms.trie, text.RU_MAX_ENDING)
 
-    before = tracemalloc.is_tracing()
-    tracemalloc.start()
-    try:
-        for _ in range(200):
-            once()
-        gc.collect()
-        start = tracemalloc.get_traced_memory()[0]
-        for _ in range(3000):
-            once()
-        gc.collect()
-        assert tracemalloc.get_traced_memory()[0] - start < 32_000
-    finally:
-        if not before:
-            tracemalloc.stop()
+    assert_does_not_leak(once, calls=3000)
 
 
 # ``lookup_positions``: an article's word positions from the word cache and one batch of new words,
@@ -682,20 +635,7 @@ def test_lookup_positions_does_not_leak() -> None:
     def resolve(forms: list[str]) -> list[tuple[int, ...]]:
         return [(len(f), 100 + len(f)) for f in forms]
 
-    before = tracemalloc.is_tracing()
-    tracemalloc.start()
-    try:
-        for _ in range(200):
-            speedups.lookup_positions(raw, {"and": (1,)}, resolve)
-        gc.collect()
-        start = tracemalloc.get_traced_memory()[0]
-        for _ in range(5000):
-            speedups.lookup_positions(raw, {"and": (1,)}, resolve)
-        gc.collect()
-        assert tracemalloc.get_traced_memory()[0] - start < 32_000
-    finally:
-        if not before:
-            tracemalloc.stop()
+    assert_does_not_leak(lambda: speedups.lookup_positions(raw, {"and": (1,)}, resolve))
 
 
 # ``phrase_spans``: where a phrase's words follow each other, against ``engine._phrase_spans_py``.
@@ -779,20 +719,7 @@ def test_phrase_spans_do_not_leak() -> None:
     assert speedups is not None
     pos = {1: [0, 2, 4, 6], 2: [1, 3, 5, 7]}
     soft = (True,) * 8
-    before = tracemalloc.is_tracing()
-    tracemalloc.start()
-    try:
-        for _ in range(200):
-            speedups.phrase_spans(pos, 1, (2,), soft, 8, 9)
-        gc.collect()
-        start = tracemalloc.get_traced_memory()[0]
-        for _ in range(5000):
-            speedups.phrase_spans(pos, 1, (2,), soft, 8, 9)
-        gc.collect()
-        assert tracemalloc.get_traced_memory()[0] - start < 32_000
-    finally:
-        if not before:
-            tracemalloc.stop()
+    assert_does_not_leak(lambda: speedups.phrase_spans(pos, 1, (2,), soft, 8, 9))
 
 
 # ``point_spans``: plain words' positions as spans, against ``engine._point_spans_py``.
@@ -824,20 +751,7 @@ def test_point_spans_reject_bad_input_and_do_not_leak() -> None:
         speedups.point_spans({1: (2,)}, [1], 1)  # position lists are lists
     with pytest.raises(TypeError):
         speedups.point_spans([], [1], 1)  # type: ignore[arg-type]
-    before = tracemalloc.is_tracing()
-    tracemalloc.start()
-    try:
-        for _ in range(200):
-            speedups.point_spans({1: [2, 5], 3: [4]}, {1, 3}, 9)
-        gc.collect()
-        start = tracemalloc.get_traced_memory()[0]
-        for _ in range(5000):
-            speedups.point_spans({1: [2, 5], 3: [4]}, {1, 3}, 9)
-        gc.collect()
-        assert tracemalloc.get_traced_memory()[0] - start < 32_000
-    finally:
-        if not before:
-            tracemalloc.stop()
+    assert_does_not_leak(lambda: speedups.point_spans({1: [2, 5], 3: [4]}, {1, 3}, 9))
 
 
 # ``normalize_many``: NFKC and casefold, against ``text._normalize_many_py``.
@@ -863,20 +777,7 @@ def test_normalize_many_on_the_evaluation_articles() -> None:
         speedups.normalize_many(["a", 1], unicodedata.normalize)  # type: ignore[list-item]
     with pytest.raises(TypeError):
         speedups.normalize_many(["é"], lambda form, word: 1)  # type: ignore[arg-type, return-value]
-    before = tracemalloc.is_tracing()
-    tracemalloc.start()
-    try:
-        for _ in range(200):
-            speedups.normalize_many(["Abc", "Россия", "러시아"], unicodedata.normalize)
-        gc.collect()
-        start = tracemalloc.get_traced_memory()[0]
-        for _ in range(5000):
-            speedups.normalize_many(["Abc", "Россия", "러시아"], unicodedata.normalize)
-        gc.collect()
-        assert tracemalloc.get_traced_memory()[0] - start < 32_000
-    finally:
-        if not before:
-            tracemalloc.stop()
+    assert_does_not_leak(lambda: speedups.normalize_many(["Abc", "Россия", "러시아"], unicodedata.normalize))
 
 
 def _evaluation_raw_words() -> list[str]:

@@ -5,12 +5,10 @@ raw sections; and bad input that raises instead of crashing, without leaks."""
 
 from __future__ import annotations
 
-import gc
 import importlib
 import json
 import os
 import random
-import tracemalloc
 from array import array
 from bisect import bisect_left
 from collections.abc import Callable
@@ -27,7 +25,7 @@ from bot.matching.engine import CompiledMatcher, View
 from bot.matching.query import QueryError
 from bot.matching.text import tokenize
 from bot.models import Evidence, Fact, Hit, WatchSpec
-from tests.matching.conftest import REPO, make_article
+from tests.matching.conftest import REPO, assert_does_not_leak, make_article
 
 
 def _load() -> tuple[ModuleType | None, str]:
@@ -436,16 +434,4 @@ def test_no_leaks(catalog: tuple[Fact, ...]) -> None:
 
     calls: list[Callable[[], Any]] = [matches, lambda: _c().section_hits(*_tiny()), failures]
     for call in calls:
-        for _ in range(100):  # warm up caches and free lists
-            call()
-        gc.collect()
-        tracemalloc.start()
-        try:
-            before = tracemalloc.get_traced_memory()[0]
-            for _ in range(3000):
-                call()
-            gc.collect()
-            grown = tracemalloc.get_traced_memory()[0] - before
-        finally:
-            tracemalloc.stop()
-        assert grown < 64_000, f"{grown} bytes kept after 3,000 calls"
+        assert_does_not_leak(call, warmup=100, calls=3000, limit=64_000)
