@@ -9,28 +9,29 @@ import importlib
 import logging
 import signal
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Mapping
 from datetime import UTC, datetime, timedelta
-from typing import Any, Protocol
+from typing import Any, Protocol, TextIO
 
 from bot.delivery.console import ConsoleSink
 from bot.delivery.outbox import OutboxSender
+from bot.digest.clustering import StoryClusterer, params_from
+from bot.digest.policy import StoryRouter
+from bot.digest.scheduler import DigestScheduler
+from bot.digest.summary import Summaries
+from bot.digest.windows import Digests
 from bot.feedlist import load_feed_list
 from bot.health import Metrics, start_health_server
 from bot.ingest.fetch import Fetcher
 from bot.ingest.workers import ParserPool
 from bot.logs import SecretRedactor
 from bot.models import Fact, MatcherFactory, Sink
-from bot.poller import MatcherCache, Poller, PollPolicy, Router
+from bot.poller import MatcherCache, Poller, PollPolicy
+from bot.ports import Clock, utc_now
 from bot.settings import Settings
 from bot.store.repo import Store
 
 log = logging.getLogger(__name__)
-Clock = Callable[[], datetime]
-
-
-def utc_now() -> datetime:
-    return datetime.now(UTC)
 
 
 class ChatAdapter(Protocol):
@@ -45,28 +46,36 @@ class ChatAdapter(Protocol):
     async def close(self) -> None: ...
 
 
-# Each chat adapter module exposes ``make_adapter(services, *, live: bool) -> ChatAdapter``; imported only
+# Each chat adapter module exposes ``make_adapter(core: Core, *, live: bool) -> ChatAdapter``; imported only
 # when its token is set, so a console-only install never imports discord.py or slack_bolt.
 ADAPTER_MODULES = {"discord": "bot.discord", "slack": "bot.slack"}
 
 
-@dataclasses.dataclass
-class Services:
+@dataclasses.dataclass(frozen=True, eq=False)
+class Core:
+    """Every service of the pipeline, built once per process by ``build_services``; the chat adapters
+    (and the command layer inside them) are built from it."""
+
     settings: Settings
     store: Store
     facts: tuple[Fact, ...]
+    clock: Clock
+    metrics: Metrics
     fetcher: Fetcher
     parsers: ParserPool
     matchers: MatcherCache
+    clusterer: StoryClusterer
+    router: StoryRouter
     poller: Poller
-    router: Router
-    metrics: Metrics
-    clock: Clock
-    started_at: float = dataclasses.field(default_factory=time.monotonic)
-    sinks: dict[str, Sink] = dataclasses.field(default_factory=dict)
-    adapters: list[ChatAdapter] = dataclasses.field(default_factory=list)
-    outbox: OutboxSender | None = None
-    extras: dict[str, Any] = dataclasses.field(default_factory=dict)
+    digests: Digests
+    summaries: Summaries
+    digest_scheduler: DigestScheduler
+    # Set when deliveries were planned, so the outbox sender sends them now.
+    outbox_wake: asyncio.Event
+    started_at: float
+
+    def wake_outbox(self) -> None:
+        self.outbox_wake.set()
 
     async def status(self) -> dict[str, Any]:
         """What ``/healthz`` and the ``status`` command report."""
@@ -86,6 +95,15 @@ class Services:
         }
 
 
+@dataclasses.dataclass(frozen=True, eq=False)
+class Services(Core):
+    """The core plus what talks to the outside: the chat adapters, their sinks and the outbox sender."""
+
+    sinks: Mapping[str, Sink]
+    adapters: tuple[ChatAdapter, ...]
+    outbox: OutboxSender
+
+
 def default_matcher_factory() -> MatcherFactory:
     from bot.matching import compile_matcher
 
@@ -98,23 +116,10 @@ def load_facts(settings: Settings) -> tuple[Fact, ...]:
     return load_catalog(settings.resolved_facts_file())
 
 
-@contextlib.asynccontextmanager
-async def build_services(
-    settings: Settings,
-    *,
-    clock: Clock = utc_now,
-    matcher_factory: MatcherFactory | None = None,
-    facts: tuple[Fact, ...] | None = None,
-    console_stream: Any = None,
-    chat: bool = True,
-    live: bool = False,
-) -> AsyncIterator[Services]:
-    """Open the store (migrating it), the HTTP session, the parser workers and the sinks; close them all
-    on exit. ``live`` is for ``run`` (chat adapters connect); ``poll --once`` uses REST only."""
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
-    store = await Store.open(settings.db_url, retry_attempts=settings.db_retry_attempts)
-    facts = facts if facts is not None else load_facts(settings)
-    factory = matcher_factory or default_matcher_factory()
+def build_core(
+    settings: Settings, store: Store, *, clock: Clock, facts: tuple[Fact, ...], factory: MatcherFactory
+) -> Core:
+    """Construct the pipeline's services over an open store (nothing here does I/O)."""
     policy = PollPolicy(
         interval=settings.poll_interval_seconds,
         jitter=settings.poll_jitter_seconds,
@@ -122,48 +127,95 @@ async def build_services(
         backoff_max=settings.backoff_max_seconds,
         retry_after_max=settings.retry_after_max_seconds,
         seed_first_poll=settings.seed_first_poll,
-        alert_max_age=timedelta(hours=settings.alert_max_age_hours),
         concurrency=settings.fetch_concurrency,
         match_in_workers=settings.match_in_workers,
     )
-    metrics = Metrics()
+    outbox_wake = asyncio.Event()
+    wake = outbox_wake.set
+    matchers = MatcherCache(store, facts, factory)
+    clusterer = StoryClusterer(store, params_from(settings), clock)
+    router = StoryRouter(
+        store,
+        facts,
+        matchers=matchers,
+        clusterer=clusterer,
+        alert_max_age=timedelta(hours=settings.alert_max_age_hours),
+        alerts_per_hour=settings.alerts_per_channel_per_hour,
+    )
     fetcher = Fetcher(settings)
     parsers = ParserPool(settings)
-    matchers = MatcherCache(store, facts, factory)
-    poller = Poller(store, fetcher, parsers, matchers, policy=policy, clock=clock)
-    router = Router(store, facts, policy=policy, matchers=matchers)
-    poller.router = router
-    svc = Services(
+    poller = Poller(store, fetcher, parsers, matchers, router, policy=policy, clock=clock, wake=wake)
+    digests = Digests(store, settings, facts, clock=clock, clusterer=clusterer, wake=wake)
+    summaries = Summaries(
+        store, interval=timedelta(minutes=settings.summary_interval_minutes), clock=clock, wake=wake
+    )
+    scheduler = DigestScheduler(
+        store,
+        clock=clock,
+        digests=digests,
+        summaries=summaries,
+        clusterer=clusterer,
+        sync_seconds=settings.digest_sync_seconds,
+        misfire_grace_seconds=settings.digest_misfire_grace_seconds,
+    )
+    return Core(
         settings=settings,
         store=store,
         facts=facts,
+        clock=clock,
+        metrics=Metrics(),
         fetcher=fetcher,
         parsers=parsers,
         matchers=matchers,
-        poller=poller,
+        clusterer=clusterer,
         router=router,
-        metrics=metrics,
-        clock=clock,
+        poller=poller,
+        digests=digests,
+        summaries=summaries,
+        digest_scheduler=scheduler,
+        outbox_wake=outbox_wake,
+        started_at=time.monotonic(),
     )
-    try:
-        # Stories, the alert policy and digest schedules (replaces the plain router).
-        from bot.digest import install as install_digests
 
-        install_digests(svc)
-        await sync_config_subscriptions(svc)
+
+@contextlib.asynccontextmanager
+async def build_services(
+    settings: Settings,
+    *,
+    clock: Clock = utc_now,
+    matcher_factory: MatcherFactory | None = None,
+    facts: tuple[Fact, ...] | None = None,
+    console_stream: TextIO | None = None,
+    chat: bool = True,
+    live: bool = False,
+) -> AsyncIterator[Services]:
+    """Open the store (migrating it), the HTTP session, the parser workers and the sinks; close them all
+    on exit. ``live`` is for ``run`` (chat adapters connect); ``poll --once`` uses REST only."""
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    store = await Store.open(settings.db_url, retry_attempts=settings.db_retry_attempts)
+    core: Core | None = None
+    adapters: list[ChatAdapter] = []
+    try:
+        facts = facts if facts is not None else load_facts(settings)
+        core = build_core(
+            settings, store, clock=clock, facts=facts, factory=matcher_factory or default_matcher_factory()
+        )
+        await sync_config_subscriptions(core)
+        sinks: dict[str, Sink] = {}
         if settings.console_enabled:
-            svc.sinks["console"] = ConsoleSink(console_stream)
+            sinks["console"] = ConsoleSink(console_stream)
         if chat:
             for platform, module in ADAPTER_MODULES.items():
                 token = settings.discord_token if platform == "discord" else settings.slack_bot_token
                 if token is None:
                     continue
-                adapter = importlib.import_module(module).make_adapter(svc, live=live)
-                svc.adapters.append(adapter)
-                svc.sinks[platform] = adapter.sink
-        svc.outbox = OutboxSender(
+                adapter: ChatAdapter = importlib.import_module(module).make_adapter(core, live=live)
+                adapters.append(adapter)
+                sinks[platform] = adapter.sink
+        metrics = core.metrics
+        outbox = OutboxSender(
             store,
-            svc.sinks,
+            sinks,
             clock=clock,
             lease_seconds=settings.outbox_lease_seconds,
             batch=settings.outbox_batch,
@@ -171,20 +223,21 @@ async def build_services(
             send_timeout=settings.send_timeout_seconds,
             on_result=lambda d, r: metrics.deliveries.labels(d.platform, r.status).inc(),
             scrub=SecretRedactor(settings.secret_values()).scrub,
+            wake=core.outbox_wake,
         )
-        outbox = svc.outbox
-        poller.on_delivery_planned = outbox.wake.set
-        yield svc
+        fields = {f.name: getattr(core, f.name) for f in dataclasses.fields(Core)}
+        yield Services(**fields, sinks=sinks, adapters=tuple(adapters), outbox=outbox)
     finally:
-        for adapter in reversed(svc.adapters):
+        for adapter in reversed(adapters):
             with contextlib.suppress(Exception):
                 await adapter.close()
-        await parsers.close()
-        await fetcher.close()
+        if core is not None:
+            await core.parsers.close()
+            await core.fetcher.close()
         await store.close()
 
 
-async def sync_config_subscriptions(svc: Services) -> None:
+async def sync_config_subscriptions(svc: Core) -> None:
     """Subscriptions declared in the settings file (and the console's own, when it is on)."""
     now = svc.clock()
     for sub in svc.settings.subscriptions:
@@ -273,8 +326,7 @@ async def run_service(settings: Settings, *, stop: asyncio.Event | None = None) 
         scheduler.add_job(
             retention, CronTrigger(hour=3, minute=17, timezone=UTC), id="retention", misfire_grace_time=3600
         )
-        for hook in svc.extras.get("scheduler_hooks", []):
-            await hook(scheduler)
+        await svc.digest_scheduler.install(scheduler)
         scheduler.start()
 
         runner = None
@@ -295,7 +347,6 @@ async def run_service(settings: Settings, *, stop: asyncio.Event | None = None) 
                 )
         for adapter in svc.adapters:
             await adapter.start()
-        assert svc.outbox is not None
         outbox_task = asyncio.create_task(
             svc.outbox.run(interval=settings.outbox_interval_seconds, stop=stop)
         )

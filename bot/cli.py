@@ -140,7 +140,6 @@ async def _poll_once(settings: Settings, feed_args: tuple[str, ...], as_json: bo
         out.flush()
         for o in report.errors:
             click.echo(f"feed {o.feed.url}: {o.error}", err=True)
-        assert svc.outbox is not None
         await svc.outbox.drain()
     return 0
 
@@ -243,9 +242,7 @@ def digest(since: str, channel: str | None, fmt: str) -> None:
 
 async def _print_digest(settings: Settings, span: Any, channel: str | None, fmt: str, out: TextIO) -> int:
     from bot.app import build_services
-    from bot.digest.clustering import clusterer_for
     from bot.digest.render import render
-    from bot.digest.windows import build_digest
 
     async with build_services(settings, console_stream=sys.stderr, chat=False, live=False) as svc:
         sub = None
@@ -258,8 +255,8 @@ async def _print_digest(settings: Settings, span: Any, channel: str | None, fmt:
                     err=True,
                 )
                 return 2
-        await clusterer_for(svc).cluster_pending()
-        d = await build_digest(svc, start=svc.clock() - span, end=None, sub=sub)
+        await svc.clusterer.cluster_pending()
+        d = await svc.digests.build(start=svc.clock() - span, end=None, sub=sub)
         out.write(render(d, fmt) + "\n")
     return 0
 

@@ -15,16 +15,17 @@ import uuid
 import zlib
 from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
+from typing import Protocol
 
 from bot.crashpoints import crashpoint
 from bot.ingest.fetch import Fetcher, Validators
 from bot.ingest.parse import FeedError
 from bot.ingest.workers import MatcherRef, ParserPool
 from bot.models import Article, Fact, Matcher, MatcherFactory, MatchResult, WatchSpec
-from bot.store.repo import FeedRow, PlannedDelivery, Store, WatchRow
+from bot.ports import Clock, Wake
+from bot.store.repo import FeedRow, Store, WatchRow
 
 log = logging.getLogger(__name__)
-Clock = Callable[[], datetime]
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -34,6 +35,12 @@ class NewArticle:
     article: Article
     match: MatchResult
     seeded: bool
+
+
+class Router(Protocol):
+    """Turns newly matched articles into outbox deliveries; returns how many were planned."""
+
+    async def route(self, new: Sequence[NewArticle], now: datetime) -> int: ...
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -82,7 +89,6 @@ class PollPolicy:
     backoff_max: int = 6 * 3600
     retry_after_max: int = 6 * 3600
     seed_first_poll: bool = True
-    alert_max_age: timedelta = timedelta(hours=48)
     concurrency: int = 64
     match_in_workers: bool = True  # match in the parser workers (else here, after storing)
 
@@ -163,22 +169,22 @@ class Poller:
         fetcher: Fetcher,
         parsers: ParserPool,
         matchers: MatcherCache,
+        router: Router,
         *,
         policy: PollPolicy,
         clock: Clock,
-        on_delivery_planned: Callable[[], None] | None = None,
+        wake: Wake,
     ) -> None:
         self.store = store
         self.fetcher = fetcher
         self.parsers = parsers
         self.matchers = matchers
+        self.router = router
         self.policy = policy
         self.clock = clock
-        self.on_delivery_planned = on_delivery_planned
-        self.router: Router | None = None
+        self.wake = wake
         self._in_flight: set[int] = set()
         self.last_round_at: datetime | None = None
-        self.counters = {"polls": 0, "errors": 0, "articles": 0, "matches": 0}
 
     async def poll_due(self) -> RoundReport:
         """Poll every feed whose time has come (the scheduler's tick). The report has counts, not the
@@ -223,7 +229,6 @@ class Poller:
             self._in_flight.discard(feed.id)
 
     async def _poll_feed(self, feed: FeedRow) -> FeedOutcome:
-        self.counters["polls"] += 1
         validators = Validators(etag=feed.etag, last_modified=feed.last_modified, body_hash=feed.body_hash)
         res = await self.fetcher.fetch(feed.url, validators, allow_local=feed.origin == "operator")
         crashpoint("poll.fetched")
@@ -287,13 +292,11 @@ class Poller:
             crashpoint("poll.matched")
             by_id = {**matched, **dict(results)}
             new = [NewArticle(aid, feed, art, by_id[aid], seeding) for aid, art in stored]
-            self.counters["articles"] += len(new)
-            self.counters["matches"] += sum(len(n.match.facts) + len(n.match.watches) for n in new)
-            if not seeding and self.router is not None:
+            if not seeding:
                 planned = await self.router.route(new, now)
                 crashpoint("poll.routed")
-                if planned and self.on_delivery_planned:
-                    self.on_delivery_planned()
+                if planned:
+                    self.wake()
         await self.store.record_feed_success(
             feed.id,
             now=now,
@@ -317,7 +320,6 @@ class Poller:
         )
 
     async def _fail(self, feed: FeedRow, error: str, *, retry_after: float | None = None) -> FeedOutcome:
-        self.counters["errors"] += 1
         now = self.clock()
         failures = feed.failure_count + 1
         wait = self.policy.backoff(failures)
@@ -335,36 +337,3 @@ class Poller:
             timedelta(seconds=int(wait)),
         )
         return FeedOutcome(feed, "error", error=error)
-
-
-class Router:
-    """Turns newly matched articles into outbox deliveries. The default routes immediate alerts with
-    ``plan_alerts``; the digest work replaces it with one that also clusters stories and applies the
-    alert policy (hourly cap, quiet hours)."""
-
-    def __init__(self, store: Store, facts: tuple[Fact, ...], *, policy: PollPolicy, matchers: MatcherCache):
-        self.store = store
-        self.facts = {f.id: f for f in facts}
-        self.policy = policy
-        self.matchers = matchers
-
-    async def route(self, new: Sequence[NewArticle], now: datetime) -> int:
-        from bot.delivery.routing import plan_alerts
-
-        subs = [s for s in await self.store.list_subscriptions() if not s.paused]
-        if not subs:
-            return 0
-        _, watches = await self.matchers.current()
-        planned: list[PlannedDelivery] = []
-        for n in new:
-            planned += plan_alerts(
-                n.id,
-                n.article,
-                n.match,
-                subscriptions=subs,
-                facts=self.facts,
-                watches=watches,
-                now=now,
-                max_age=self.policy.alert_max_age,
-            )
-        return await self.store.enqueue(planned, now=now)

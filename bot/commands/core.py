@@ -34,7 +34,7 @@ from bot.models import AlertsMode, Evidence, WatchSpec
 from bot.store.repo import FeedRow, QuotaError, StoredArticle, SubscriptionRow, WatchRow
 
 if TYPE_CHECKING:
-    from bot.app import Services
+    from bot.app import Core
 
 log = logging.getLogger(__name__)
 
@@ -82,9 +82,9 @@ COMMANDS: tuple[tuple[str, str, str], ...] = (
 
 
 class Commands:
-    """The shared command layer. Build one per process with the composition root's ``Services``."""
+    """The shared command layer. Built by each chat adapter from the composition root's ``Core``."""
 
-    def __init__(self, svc: Services, *, monotonic: Callable[[], float] = time.monotonic) -> None:
+    def __init__(self, svc: Core, *, monotonic: Callable[[], float] = time.monotonic) -> None:
         self.svc = svc
         s = svc.settings
         self.users = TokenBuckets(
@@ -435,8 +435,7 @@ class Commands:
                     title="Not paused", body=("This channel's subscription is running.",), ephemeral=True
                 )
             await self.svc.store.set_paused(sub.id, False)
-            if self.svc.outbox is not None:
-                self.svc.outbox.wake.set()
+            self.svc.wake_outbox()
             return Reply(
                 title="Resumed", body=("Held posts for this channel go out again now.",), ephemeral=True
             )
@@ -450,11 +449,7 @@ class Commands:
                 return error_reply(
                     "This channel has no subscription; run subscribe first.", title="Not subscribed"
                 )
-            from bot.digest import digest_now
-
-            count = await digest_now(self.svc, sub)
-            if self.svc.outbox is not None:
-                self.svc.outbox.wake.set()
+            count = await self.svc.digests.now(sub)
             if count == 0:
                 return Reply(
                     title="Nothing new",
@@ -681,9 +676,7 @@ class Commands:
                 n = -1
             if n not in TREND_DAYS:
                 raise ArgumentError("The trend covers 7 or 30 days; give one of those.")
-            from bot.digest import trend_png
-
-            png = await trend_png(self.svc, days=n)
+            png = await self.svc.digests.trend_png(days=n)
             return Reply(
                 title=f"Stories per fact per day, last {n} days",
                 attachment=Attachment(filename=f"pactwatch-trend-{n}d.png", data=png),

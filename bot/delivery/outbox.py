@@ -11,14 +11,14 @@ import os
 import socket
 from collections import defaultdict
 from collections.abc import Callable, Mapping
-from datetime import datetime, timedelta
+from datetime import timedelta
 
 from bot.crashpoints import crashpoint
 from bot.models import Delivery, SendResult, Sink
+from bot.ports import Clock
 from bot.store.repo import Store
 
 log = logging.getLogger(__name__)
-Clock = Callable[[], datetime]
 
 
 class OutboxSender:
@@ -34,6 +34,7 @@ class OutboxSender:
         send_timeout: float = 15.0,
         on_result: Callable[[Delivery, SendResult], None] | None = None,
         scrub: Callable[[str], str] = lambda text: text,
+        wake: asyncio.Event | None = None,
     ) -> None:
         self.store = store
         self.sinks = dict(sinks)
@@ -47,7 +48,8 @@ class OutboxSender:
         # never carry a token, so it passes through the same redaction as the logs.
         self.scrub = scrub
         self.owner = f"{socket.gethostname()}:{os.getpid()}:{id(self):x}"
-        self.wake = asyncio.Event()
+        # Set by whoever plans deliveries, so they are sent now instead of at the next interval.
+        self.wake = wake or asyncio.Event()
 
     async def drain(self, *, max_rounds: int = 1000) -> int:
         """Send everything due now; returns how many deliveries were settled as sent."""

@@ -6,12 +6,9 @@ from __future__ import annotations
 import io
 from collections.abc import Sequence
 from datetime import UTC, date, datetime, timedelta
-from typing import TYPE_CHECKING
 
 from bot.models import Fact
-
-if TYPE_CHECKING:
-    from bot.app import Services
+from bot.store.repo import Store
 
 
 def trend_series(
@@ -59,24 +56,15 @@ def render_trend_png(
     return buf.getvalue()
 
 
-async def trend_png(svc: Services, *, days: int = 7) -> bytes:
-    """Stories per fact per day over the last ``days`` days (UTC), as a PNG (the ``trend`` command)."""
-    from bot.digest.clustering import clusterer_for
-
-    await clusterer_for(svc).cluster_pending()
-    return await render_trend(svc, days=days)
-
-
-async def render_trend(svc: Services, *, days: int) -> bytes:
-    """``trend_png`` without assigning pending stories first (for callers holding the story lock)."""
+async def render_trend(store: Store, facts: Sequence[Fact], *, now: datetime, days: int) -> bytes:
+    """Stories per fact per day over the ``days`` days up to ``now`` (UTC days), as a PNG."""
     import asyncio
 
-    days = max(1, min(days, svc.settings.retention_days))
-    today = svc.clock().astimezone(UTC).date()
+    today = now.astimezone(UTC).date()
     since = datetime.combine(today - timedelta(days=days - 1), datetime.min.time(), tzinfo=UTC)
-    rows = await svc.store.fact_story_days(since)
-    axis, series = trend_series(rows, svc.facts, days=days, today=today)
-    titles = {f.id: f.title for f in svc.facts}
+    rows = await store.fact_story_days(since)
+    axis, series = trend_series(rows, facts, days=days, today=today)
+    titles = {f.id: f.title for f in facts}
     # Rendering takes a moment of CPU: keep it off the event loop.
     return await asyncio.to_thread(
         render_trend_png, axis, series, titles, title=f"Stories per fact per day, last {days} days"

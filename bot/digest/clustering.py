@@ -10,25 +10,19 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable, Sequence
-from datetime import datetime
-from typing import TYPE_CHECKING
+from collections.abc import Sequence
+from datetime import timedelta
 
 from bot.digest.stories import StoryIndex, StoryParams
 from bot.models import Article
+from bot.ports import Clock
 from bot.settings import Settings
 from bot.store.repo import Store
 
-if TYPE_CHECKING:
-    from bot.app import Services
-
 log = logging.getLogger(__name__)
-Clock = Callable[[], datetime]
 
 
 def params_from(settings: Settings) -> StoryParams:
-    from datetime import timedelta
-
     return StoryParams(
         threshold=settings.story_similarity,
         containment=settings.story_containment,
@@ -38,6 +32,9 @@ def params_from(settings: Settings) -> StoryParams:
 
 
 class StoryClusterer:
+    """The process's one story assigner: the poller's router, digests and the trend chart share it (and
+    its lock)."""
+
     def __init__(self, store: Store, params: StoryParams, clock: Clock) -> None:
         self.store = store
         self.params = params
@@ -55,7 +52,7 @@ class StoryClusterer:
             for row in rows:
                 assert row.story_id is not None
                 index.add(row.id, row.story_id, row.article, row.first_seen, index.signature(row.article))
-            log.info("story index rebuilt from %d recent articles", len(rows))
+            log.debug("story index rebuilt from %d recent articles", len(rows))
             self._index = index
         return self._index
 
@@ -95,13 +92,3 @@ class StoryClusterer:
     async def cluster_pending(self, *, limit: int = 5000) -> int:
         async with self.lock:
             return await self.cluster_pending_locked(limit=limit)
-
-
-def clusterer_for(svc: Services) -> StoryClusterer:
-    """The process's one clusterer, kept in ``svc.extras``."""
-    found = svc.extras.get("story_clusterer")
-    if isinstance(found, StoryClusterer):
-        return found
-    clusterer = StoryClusterer(svc.store, params_from(svc.settings), svc.clock)
-    svc.extras["story_clusterer"] = clusterer
-    return clusterer

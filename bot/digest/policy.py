@@ -14,15 +14,13 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Mapping, Sequence
 from datetime import datetime, time, timedelta
-from typing import TYPE_CHECKING
 
+from bot.delivery.routing import plan_alerts
 from bot.digest.clustering import StoryClusterer
 from bot.digest.schedule import ScheduleError, zone
-from bot.poller import MatcherCache, NewArticle, PollPolicy, Router
+from bot.models import Fact
+from bot.poller import MatcherCache, NewArticle
 from bot.store.repo import PlannedDelivery, Store, SubscriptionRow
-
-if TYPE_CHECKING:
-    from bot.models import Fact
 
 HOUR = timedelta(hours=1)
 
@@ -70,26 +68,28 @@ def apply_policy(
     return out
 
 
-class StoryRouter(Router):
-    """The poller's router: assigns new articles to stories, then routes alerts through the policy."""
+class StoryRouter:
+    """The poller's router: assigns new articles to stories, then plans each subscription's alerts (one
+    per story) and decides, by the alert policy, which go out now and which are held."""
 
     def __init__(
         self,
         store: Store,
         facts: tuple[Fact, ...],
         *,
-        policy: PollPolicy,
         matchers: MatcherCache,
         clusterer: StoryClusterer,
+        alert_max_age: timedelta,
         alerts_per_hour: int,
     ) -> None:
-        super().__init__(store, facts, policy=policy, matchers=matchers)
+        self.store = store
+        self.facts = {f.id: f for f in facts}
+        self.matchers = matchers
         self.clusterer = clusterer
+        self.alert_max_age = alert_max_age
         self.alerts_per_hour = alerts_per_hour
 
     async def route(self, new: Sequence[NewArticle], now: datetime) -> int:
-        from bot.delivery.routing import plan_alerts
-
         stories = await self.clusterer.assign([(n.id, n.article) for n in new])
         subs = {s.id: s for s in await self.store.list_subscriptions() if not s.paused}
         if not subs:
@@ -105,7 +105,7 @@ class StoryRouter(Router):
                 facts=self.facts,
                 watches=watches,
                 now=now,
-                max_age=self.policy.alert_max_age,
+                max_age=self.alert_max_age,
                 story_id=stories.get(n.id),
             ):
                 planned.setdefault(p.key, p)  # the first copy of a story in this batch wins

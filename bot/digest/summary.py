@@ -3,43 +3,50 @@ them in their next digest). Nothing held is ever dropped."""
 
 from __future__ import annotations
 
-import logging
-from datetime import datetime
-from typing import TYPE_CHECKING
+from datetime import datetime, timedelta
 
 from bot.digest.compose import summary_of
 from bot.digest.policy import in_quiet_hours
 from bot.models import Alert
-from bot.store.repo import PlannedDelivery
-
-if TYPE_CHECKING:
-    from bot.app import Services
-
-log = logging.getLogger(__name__)
+from bot.ports import Clock, Wake
+from bot.store.repo import PlannedDelivery, Store
 
 
-async def send_summaries(svc: Services, *, force: bool = False) -> int:
-    """Enqueue one summary per channel with held alerts, no digest schedule, outside quiet hours, and no
-    summary within ``summary_interval_minutes`` (unless ``force``). Returns how many were enqueued."""
-    from datetime import timedelta
+class Summaries:
+    """Sends held alerts as summaries, at most one per channel per ``interval``."""
 
-    store = svc.store
-    now = svc.clock()
-    interval = timedelta(minutes=svc.settings.summary_interval_minutes)
-    last: dict[int, datetime] = svc.extras.setdefault("summary_last_at", {})
-    sent = 0
-    for sub_id in await store.subscriptions_with_held():
+    def __init__(self, store: Store, *, interval: timedelta, clock: Clock, wake: Wake) -> None:
+        self.store = store
+        self.interval = interval
+        self.clock = clock
+        self.wake = wake
+        # When each channel's last summary went out (or its first held alert was seen).
+        self._last: dict[int, datetime] = {}
+
+    async def send(self, *, force: bool = False) -> int:
+        """Enqueue one summary per channel with held alerts, no digest schedule, outside quiet hours, and
+        no summary within the interval (unless ``force``). Returns how many were enqueued."""
+        sent = 0
+        for sub_id in await self.store.subscriptions_with_held():
+            if await self._send_one(sub_id, force=force):
+                sent += 1
+        if sent:
+            self.wake()
+        return sent
+
+    async def _send_one(self, sub_id: int, *, force: bool) -> bool:
+        store, now, last = self.store, self.clock(), self._last
         sub = await store.get_subscription_by_id(sub_id)
         if sub is None or sub.digest_cron or sub.paused or in_quiet_hours(sub, now):
-            continue
+            return False
         prev = last.get(sub_id)
-        if not force and (prev is None or now - prev < interval):
+        if not force and (prev is None or now - prev < self.interval):
             # The first held alert starts the clock: one summary per interval, not one per tick.
             last.setdefault(sub_id, now)
-            continue
+            return False
         held = [(i, sid, p) for i, sid, p in await store.held_alerts(sub_id) if isinstance(p, Alert)]
         if not held:
-            continue
+            return False
         n = len(held)
         payload = summary_of(
             [(sid, p) for _, sid, p in held],
@@ -51,9 +58,7 @@ async def send_summaries(svc: Services, *, force: bool = False) -> int:
             kind="summary",
             payload=payload,
         )
-        if await store.roll_held(sub_id, [i for i, _, _ in held], planned, now=now):
-            last[sub_id] = now
-            sent += 1
-    if sent and svc.outbox is not None:
-        svc.outbox.wake.set()
-    return sent
+        if not await store.roll_held(sub_id, [i for i, _, _ in held], planned, now=now):
+            return False
+        last[sub_id] = now
+        return True

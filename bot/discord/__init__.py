@@ -9,12 +9,12 @@ from typing import TYPE_CHECKING
 from bot.discord.adapter import DiscordAdapter
 
 if TYPE_CHECKING:
-    from bot.app import Services
+    from bot.app import Core
 
 __all__ = ["DiscordAdapter", "make_adapter"]
 
 
-def make_adapter(services: Services, *, live: bool) -> DiscordAdapter:
+def make_adapter(services: Core, *, live: bool) -> DiscordAdapter:
     """``live=True`` (``run``): gateway client and command tree, started by ``start()``.
     ``live=False`` (``poll --once``): REST delivery only — no gateway, no command sync."""
     return DiscordAdapter(services, live=live)

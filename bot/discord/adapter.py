@@ -18,7 +18,7 @@ from bot.discord.sink import DiscordSink
 from bot.discord.tree import build_tree
 
 if TYPE_CHECKING:
-    from bot.app import Services
+    from bot.app import Core
 
 log = logging.getLogger(__name__)
 
@@ -42,7 +42,7 @@ class PactwatchClient(discord.Client):
 
 
 class DiscordAdapter:
-    def __init__(self, svc: Services, *, live: bool) -> None:
+    def __init__(self, svc: Core, *, live: bool) -> None:
         token = svc.settings.discord_token
         if token is None:
             raise RuntimeError("the Discord adapter needs DISCORD_TOKEN")

@@ -29,7 +29,7 @@ from bot.slack.sink import SlackSink
 from bot.slack.slash import COMMAND, AdminCheck, SlashCommand
 
 if TYPE_CHECKING:
-    from bot.app import Services
+    from bot.app import Core
 
 from bot.settings import ConfigurationError
 
@@ -55,7 +55,7 @@ def bot_token_revoked(event: Mapping[str, Any]) -> bool:
 class SlackAdapter:
     """``ChatAdapter`` for Slack. Build with ``make_adapter``; ``start()`` connects, ``close()`` stops."""
 
-    def __init__(self, svc: Services, *, live: bool) -> None:
+    def __init__(self, svc: Core, *, live: bool) -> None:
         s = svc.settings
         if s.slack_bot_token is None:
             raise SlackConfigError("SLACK_BOT_TOKEN is not set; set it to the app's xoxb- bot token.")
@@ -92,12 +92,8 @@ class SlackAdapter:
             pace_seconds=s.slack_channel_pace_seconds,
             find_sent_limit=s.slack_find_sent_limit,
         )
-        commands = svc.extras.get("commands")
-        if not isinstance(commands, Commands):
-            commands = Commands(svc)
-            svc.extras["commands"] = commands
         self.slash = SlashCommand(
-            commands,
+            Commands(svc),
             AdminCheck(
                 self.client,
                 admins=frozenset(s.slack_admins),

@@ -10,7 +10,6 @@ import pytest
 
 from bot.app import Services
 from bot.commands import DM_MESSAGE, NO_PERMISSION, Caller, Commands
-from bot.digest.clustering import clusterer_for
 from bot.models import FeedSpec
 from tests.commands.command_support import TENANT_A, TENANT_B, seed_article
 from tests.conftest import FakeClock
@@ -275,7 +274,7 @@ async def test_digest_now_and_trend_use_the_digest_package(
         facts=("treaty_signed",),
         age=timedelta(0),
     )
-    await clusterer_for(svc).cluster_pending()  # as the poller's story router does on arrival
+    await svc.clusterer.cluster_pending()  # as the poller's story router does on arrival
     clock.advance(minutes=5)
     r = await commands.digest_now(admin)
     assert not r.error and "1 stor" in r.body[0], r.body

@@ -9,7 +9,7 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from bot.app import Services
-from bot.digest import compose_digest, trend_png
+from bot.digest import compose_digest
 from bot.digest.chart import trend_series
 from bot.digest.compose import OTHER_TITLE, StoryInput
 from bot.models import Article, Fact
@@ -133,14 +133,13 @@ async def test_trend_png_decodes(svc: Services, clock: FakeClock) -> None:
             for i in range(3)
         ],
     )
-    png = await trend_png(svc, days=7)
+    png = await svc.digests.trend_png(days=7)
     assert png.startswith(b"\x89PNG\r\n\x1a\n")
     img = Image.open(io.BytesIO(png))
     assert img.format == "PNG" and img.size == (800, 400)
 
 
 async def test_weekly_digest_carries_the_chart_through_the_outbox(svc: Services, clock: FakeClock) -> None:
-    from bot.digest.windows import run_digest
     from bot.models import PAYLOAD_ADAPTER, Digest
 
     sub = await svc.store.upsert_subscription(
@@ -148,7 +147,7 @@ async def test_weekly_digest_carries_the_chart_through_the_outbox(svc: Services,
     )
     await ingest(svc, [article(1, "North Korea Russia treaty weekly", published=clock())])
     clock.advance(minutes=1)
-    assert await run_digest(svc, sub) == 1
+    assert await svc.digests.run(sub) == 1
     d = PAYLOAD_ADAPTER.validate_json((await svc.store.deliveries_for(sub.id))[-1].payload)
     assert isinstance(d, Digest) and d.chart_png is not None and d.chart_png.startswith(b"\x89PNG")
 

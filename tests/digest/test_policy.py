@@ -7,9 +7,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from bot.app import Services
-from bot.digest import digest_now
 from bot.digest.policy import in_quiet_hours
-from bot.digest.summary import send_summaries
 from bot.models import PAYLOAD_ADAPTER, Digest, Summary
 from tests.conftest import FakeClock
 from tests.digest.conftest import article, ingest
@@ -41,13 +39,13 @@ async def test_hourly_cap_holds_the_rest_and_summarises_them(
         await ingest(svc, [treaty(9, clock, source="S9")])
         assert (await statuses(svc, sub.id))[-1] == ("alert", "held")
         # No digest schedule here: the held alerts go out as one summary after the interval.
-        assert await send_summaries(svc) == 0
+        assert await svc.summaries.send() == 0
         clock.advance(minutes=61)
-        assert await send_summaries(svc) == 1
+        assert await svc.summaries.send() == 1
         rows = await svc.store.deliveries_for(sub.id)
         summary = PAYLOAD_ADAPTER.validate_json(rows[-1].payload)
         assert isinstance(summary, Summary) and len(summary.lines) == 4
-        assert [r.status for r in rows].count("rolled") == 4 and await send_summaries(svc, force=True) == 0
+        assert [r.status for r in rows].count("rolled") == 4 and await svc.summaries.send(force=True) == 0
         # A new hour: alerts flow again.
         await ingest(svc, [treaty(10, clock, source="S10")])
         assert (await statuses(svc, sub.id))[-1] == ("alert", "pending")
@@ -62,8 +60,8 @@ async def test_held_alerts_roll_into_the_next_digest(
         )
         await ingest(svc, [treaty(i, clock, source=f"S{i}") for i in range(3)])
         clock.advance(minutes=5)
-        assert await send_summaries(svc, force=True) == 0, "a digest channel gets them in its digest"
-        assert await digest_now(svc, sub) == 3
+        assert await svc.summaries.send(force=True) == 0, "a digest channel gets them in its digest"
+        assert await svc.digests.now(sub) == 3
         rows = await svc.store.deliveries_for(sub.id)
         assert [r.status for r in rows if r.kind == "alert"] == ["pending", "rolled", "rolled"]
         d = PAYLOAD_ADAPTER.validate_json(rows[-1].payload)
@@ -85,9 +83,9 @@ async def test_quiet_hours_hold_alerts_until_they_end(svc: Services, clock: Fake
     await ingest(svc, [treaty(1, clock)])
     assert await statuses(svc, sub.id) == [("alert", "held")]
     clock.advance(hours=2)
-    assert await send_summaries(svc, force=True) == 0, "still quiet at 01:00 Seoul"
+    assert await svc.summaries.send(force=True) == 0, "still quiet at 01:00 Seoul"
     clock.now = datetime(2026, 11, 2, 22, 30, tzinfo=UTC)  # 07:30 in Seoul
-    assert await send_summaries(svc, force=True) == 1
+    assert await svc.summaries.send(force=True) == 1
     assert [s for _, s in await statuses(svc, sub.id)] == ["rolled", "pending"]
 
 
@@ -138,6 +136,6 @@ async def test_old_items_never_alert(svc: Services, clock: FakeClock) -> None:
     old = article(1, "North Korea Russia treaty archive piece", published=clock() - timedelta(hours=49))
     await ingest(svc, [old])
     assert await statuses(svc, sub.id) == []
-    assert await digest_now(svc, sub) == 0  # stored in this window but first seen at now: next window
+    assert await svc.digests.now(sub) == 0  # stored in this window but first seen at now: next window
     clock.advance(minutes=1)
-    assert await digest_now(svc, sub) == 1, "it still reaches the digest"
+    assert await svc.digests.now(sub) == 1, "it still reaches the digest"

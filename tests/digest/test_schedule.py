@@ -13,7 +13,6 @@ import pytest
 
 from bot.app import Services
 from bot.digest.schedule import (
-    DigestScheduler,
     ScheduleError,
     canonical_fire,
     cron_trigger,
@@ -136,7 +135,7 @@ async def test_fall_back_double_fire_sends_one_digest(svc: Services, clock: Fake
     )
     clock.now = datetime(2026, 11, 1, 3, tzinfo=UTC)
     await ingest(svc, [article(1, "North Korea Russia treaty talks", published=clock())])
-    sched = DigestScheduler(svc)
+    sched = svc.digest_scheduler
     clock.now = datetime(2026, 11, 1, 5, 30, tzinfo=UTC)  # 01:30 EDT
     assert await sched.fire(sub.id) == 1
     clock.now = datetime(2026, 11, 1, 6, 30, tzinfo=UTC)  # 01:30 EST: APScheduler fires again
@@ -159,7 +158,7 @@ async def test_digest_windows_hold_across_a_restart(
         await ingest(
             svc, [article(i, f"North Korea Russia treaty item {i}", published=clock()) for i in range(3)]
         )
-        sched = DigestScheduler(svc)
+        sched = svc.digest_scheduler
         clock.now = datetime(2026, 11, 2, 8, 0, 5, tzinfo=UTC)
         assert await sched.fire(sub.id) == 3
         # Stories arriving after the digest, then the process stops before the next 08:00.
@@ -169,7 +168,7 @@ async def test_digest_windows_hold_across_a_restart(
         )
     clock.now = datetime(2026, 11, 4, 9, 15, tzinfo=UTC)  # missed 11-03 and 11-04 08:00
     async with services(database_url=db_url) as svc:
-        sched = DigestScheduler(svc)
+        sched = svc.digest_scheduler
         assert await sched.catch_up() == 1, "missed fires coalesce into one digest"
         assert await sched.catch_up() == 0
         assert await sched.fire(sub.id) is None, "the 08:00 fire already answered"
@@ -209,7 +208,7 @@ async def test_misfire_after_a_busy_loop_still_sends_once(svc: Services, clock: 
     await ingest(svc, [article(1, "North Korea Russia treaty busy", published=clock())])
     clock.now = datetime(2026, 11, 2, 8, 0, 30, tzinfo=UTC)
     scheduler = AsyncIOScheduler(timezone=UTC)
-    sched = DigestScheduler(svc)
+    sched = svc.digest_scheduler
     await sched.sync(scheduler)
     events: list[tuple[str, int]] = []
     done = asyncio.Event()
@@ -239,7 +238,7 @@ async def test_jobs_follow_subscription_changes(svc: Services, clock: FakeClock)
     from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
     scheduler = AsyncIOScheduler(timezone=UTC)
-    sched = DigestScheduler(svc)
+    sched = svc.digest_scheduler
     sub = await svc.store.upsert_subscription(
         platform="console", channel="j", now=clock(), digest_cron="08:00"
     )

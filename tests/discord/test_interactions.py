@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import itertools
-import sys
 import types
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
@@ -237,16 +236,11 @@ async def test_autocomplete(live: Live) -> None:
     ]
 
 
-async def test_trend_attaches_the_chart(
-    live: Live, fake_discord: FakeDiscord, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    async def trend_png(svc: Services, *, days: int) -> bytes:
-        return b"\x89PNG-chart"
-
-    monkeypatch.setitem(sys.modules, "bot.digest", types.SimpleNamespace(trend_png=trend_png))
+async def test_trend_attaches_the_chart(live: Live, fake_discord: FakeDiscord) -> None:
     cb = await live.invoke(interaction("trend", [opt("days", 30, type_=4)], perms=SEND_MESSAGES))
     assert embed(cb)["image"]["url"] == "attachment://pactwatch-trend-30d.png"
-    assert ("pactwatch-trend-30d.png", b"\x89PNG-chart") in fake_discord.files
+    [(_, png)] = [f for f in fake_discord.files if f[0] == "pactwatch-trend-30d.png"]
+    assert png.startswith(b"\x89PNG\r\n\x1a\n")
 
 
 async def test_slow_commands_defer_then_follow_up(
