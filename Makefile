@@ -34,6 +34,7 @@ test: $(STAMP_DEV) lint typecheck pytest
 lint: $(STAMP_DEV)
 	$(BIN)/ruff check bot tests benchmarks
 	$(BIN)/ruff format --check bot
+	$(BIN)/lint-imports
 
 typecheck: $(STAMP_DEV)
 	$(BIN)/mypy --strict bot

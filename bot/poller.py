@@ -262,6 +262,12 @@ class Poller:
         except FeedError as exc:
             return await self._fail(feed, str(exc), retry_after=res.retry_after)
         crashpoint("poll.parsed")
+        if parsed.match_error:
+            log.error(
+                "matching %s in the parser worker failed (%s); matching in this process",
+                feed.name or feed.url,
+                parsed.match_error,
+            )
         seeding = self.policy.seed_first_poll and not feed.seeded
         matched: dict[int, MatchResult] = {}  # articles stored together with their matches, by id
         if parsed.matches is not None:

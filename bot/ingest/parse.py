@@ -54,6 +54,8 @@ class ParsedFeed:
     warning: str | None  # feedparser's "bozo" note when the feed was malformed but usable
     # One result per article, when the worker also matched them (``ParserPool.parse(matcher=...)``).
     matches: tuple[MatchResult, ...] | None = None
+    # Why the worker could not match them (the poller logs it and matches in its own process).
+    match_error: str | None = None
 
 
 def _decoded_views(body: bytes) -> list[bytes]:

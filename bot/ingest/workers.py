@@ -67,8 +67,9 @@ def _matcher_in_worker(ref: MatcherRef) -> Matcher:
 def parse_and_match(body: bytes, *, matcher: MatcherRef, **kwargs: Any) -> ParsedFeed:
     """``parse_and_normalize``, then match every article (the worker-side half of the pipeline).
 
-    A matcher that cannot be loaded or fails here leaves ``matches`` None: the bot then matches in its
-    own process, as it does for a matcher that cannot be pickled, and any error shows up there."""
+    A matcher that cannot be loaded or fails here leaves ``matches`` None and says why in
+    ``match_error``: the bot logs it and matches in its own process, as it does for a matcher that cannot
+    be pickled."""
     parsed = parse_and_normalize(body, **kwargs)
     try:
         m = _matcher_in_worker(matcher)
@@ -77,8 +78,8 @@ def parse_and_match(body: bytes, *, matcher: MatcherRef, **kwargs: Any) -> Parse
             for hit in (*result.facts, *result.watches):
                 # The store writes every hit's evidence: build the snippets here, not in the bot's loop.
                 hit.evidence  # noqa: B018
-    except Exception:
-        return parsed
+    except Exception as exc:
+        return dataclasses.replace(parsed, match_error=f"{type(exc).__name__}: {exc}")
     return dataclasses.replace(parsed, matches=results)
 
 

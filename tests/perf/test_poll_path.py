@@ -5,10 +5,14 @@ Functional only (no timings): the fast path must store exactly what the in-proce
 from __future__ import annotations
 
 import io
+import logging
+import os
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+
+import pytest
 
 from bot.app import build_services
 from bot.matching import compile_matcher, load_catalog
@@ -94,6 +98,43 @@ async def test_a_matcher_that_cannot_be_pickled_matches_in_the_bot(
         hits = {n.article.url: n.match.fact_ids for n in report.new}
         assert hits["http://news.example/1"] == ("treaty_signed",)
         assert (await svc.store.article_matches(report.new[0].id))[0][:2] == ("fact", "treaty_signed")
+
+
+class _MatcherThatFailsInWorkers(KeywordMatcher):
+    """Matches in the process that built it; raises in any other (a parser worker)."""
+
+    def __init__(self, facts: tuple[Fact, ...], watches: tuple[WatchSpec, ...]) -> None:
+        super().__init__(facts, watches)
+        self.built_in = os.getpid()
+
+    def match(self, article: Article) -> MatchResult:
+        if os.getpid() != self.built_in:
+            raise RuntimeError("matcher broke in the worker")
+        return super().match(article)
+
+
+async def test_a_matcher_failing_in_a_worker_is_logged_and_matched_here(
+    make_settings: Callable[..., Settings],
+    feed_server: FeedServer,
+    clock: FakeClock,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    feed_server.feeds["/a.xml"] = rss(ITEMS)
+    async with build_services(
+        make_settings(),
+        clock=clock,
+        matcher_factory=_MatcherThatFailsInWorkers,
+        facts=TEST_FACTS,
+        console_stream=io.StringIO(),
+    ) as svc:
+        assert await svc.matchers.worker_ref() is not None, "this matcher can be sent to the workers"
+        feed = await svc.store.ensure_feed(FeedSpec(url=feed_server.url("/a.xml"), name="a"), clock())
+        with caplog.at_level(logging.ERROR, logger="bot.poller"):
+            report = await svc.poller.poll_feeds([feed])
+        hits = {n.article.url: n.match.fact_ids for n in report.new}
+        assert hits["http://news.example/1"] == ("treaty_signed",)
+        [record] = [r for r in caplog.records if "parser worker failed" in r.getMessage()]
+        assert "RuntimeError: matcher broke in the worker" in record.getMessage()
 
 
 async def test_scheduler_rounds_keep_counts_not_articles(

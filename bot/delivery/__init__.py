@@ -1,0 +1,1 @@
+"""Delivery: what to send where (``routing``), the outbox sender, and the console sink."""
