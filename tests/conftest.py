@@ -45,6 +45,21 @@ def clock() -> FakeClock:
     return FakeClock()
 
 
+class Ticks:
+    """An injected monotonic clock and sleep: sleeping records the wait and moves the clock at once."""
+
+    def __init__(self) -> None:
+        self.now = 100.0
+        self.slept: list[float] = []
+
+    def __call__(self) -> float:
+        return self.now
+
+    async def sleep(self, seconds: float) -> None:
+        self.slept.append(round(seconds, 3))
+        self.now += seconds
+
+
 # --- settings ------------------------------------------------------------------------------------------
 
 

@@ -13,7 +13,7 @@ import asyncio
 import logging
 import time
 from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import aiohttp
@@ -66,12 +66,14 @@ class SlackSink:
         pace_seconds: float = 1.0,
         find_sent_limit: int = 200,
         monotonic: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
     ) -> None:
         self.client = client
         self.limits = limits
         self.pace_seconds = pace_seconds
         self.find_sent_limit = find_sent_limit
         self.monotonic = monotonic
+        self.sleep = sleep
         self._locks: dict[str, asyncio.Lock] = {}
         self._last_post: dict[str, float] = {}
         # Parts this process posted (or found in history) for deliveries not yet settled as sent:
@@ -185,7 +187,7 @@ class SlackSink:
         async with lock:
             wait = self._last_post.get(channel, float("-inf")) + self.pace_seconds - self.monotonic()
             if wait > 0:
-                await asyncio.sleep(wait)
+                await self.sleep(wait)
             try:
                 resp = await self.client.chat_postMessage(
                     channel=channel,

@@ -25,7 +25,7 @@ from bot.discord.render import (
 from bot.discord.sink import DiscordSink
 from bot.models import Alert, Delivery, Digest, DigestSection, Evidence, Label, SourceLink, StoryLine
 from bot.store.repo import PlannedDelivery
-from tests.conftest import FakeClock
+from tests.conftest import FakeClock, Ticks
 from tests.discord.conftest import TOKEN
 from tests.discord.discord_support import FakeDiscord
 
@@ -292,19 +292,6 @@ async def test_the_token_never_reaches_logs_or_errors(
 
 
 # --- pacing (an injected clock: no waiting in tests) ---------------------------------------------------
-
-
-class Ticks:
-    def __init__(self) -> None:
-        self.now = 100.0
-        self.slept: list[float] = []
-
-    def __call__(self) -> float:
-        return self.now
-
-    async def sleep(self, seconds: float) -> None:
-        self.slept.append(round(seconds, 3))
-        self.now += seconds
 
 
 def delivery(n: int, channel: str = CHANNEL) -> Delivery:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import socket
-import time
 import zlib
 from pathlib import Path
 
@@ -154,10 +153,8 @@ async def test_size_cap(feed_server: FeedServer, case: str) -> None:
 
     feed_server.route("/big", handler)
     await feed_server.start()
-    started = time.monotonic()
     async with Fetcher(make_settings(fetch_max_bytes=2 * MiB)) as fetcher:
         result = await fetcher.fetch(feed_server.url("/big"), NO_VALIDATORS)
-    assert time.monotonic() - started < 30  # it ended
     if case == "lying_length":
         assert result.status == "ok" and result.body == b"y" * 100
         return
@@ -179,10 +176,8 @@ async def test_trickling_body_hits_total_deadline(feed_server: FeedServer) -> No
 
     feed_server.route("/slow", handler)
     await feed_server.start()
-    started = time.monotonic()
     async with Fetcher(make_settings(fetch_total_timeout_seconds=1.5)) as fetcher:
         result = await fetcher.fetch(feed_server.url("/slow"), NO_VALIDATORS)
-    assert time.monotonic() - started < 20
     assert result.status == "error" and result.error and "within 1.5 seconds" in result.error
 
 
@@ -210,10 +205,8 @@ async def test_connect_timeout() -> None:
         fillers.append(s)
     try:
         settings = make_settings(fetch_connect_timeout_seconds=0.5, fetch_total_timeout_seconds=10.0)
-        started = time.monotonic()
         async with Fetcher(settings) as fetcher:
             result = await fetcher.fetch(f"http://127.0.0.1:{port}/", NO_VALIDATORS)
-        assert time.monotonic() - started < 10
         assert result.status == "error" and result.error
         # Either the SYN was dropped (connect timeout) or the kernel let it in and nothing answered.
         assert "connect" in result.error or "within 10 seconds" in result.error
