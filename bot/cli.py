@@ -5,12 +5,16 @@ from __future__ import annotations
 import asyncio
 import json
 import sys
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
+from zoneinfo import ZoneInfo
 
 import click
 
 from bot.models import Fact
 from bot.settings import Settings, describe_validation_error, load_settings
+
+if TYPE_CHECKING:
+    from bot.poller import NewArticle, RoundReport
 
 
 def _settings_or_exit() -> Settings:
@@ -88,13 +92,20 @@ def poll(once: bool, feeds: tuple[str, ...], as_json: bool) -> None:
 
 
 async def _poll_once(settings: Settings, feed_args: tuple[str, ...], as_json: bool, out: TextIO) -> int:
+    """One round; returns the exit code: 0, or 1 when a feed failed (each failure named on stderr)."""
     from bot.app import build_services, sync_operator_feeds
     from bot.feedlist import FeedListError, spec_for_cli
 
+    try:
+        specs = [spec_for_cli(f) for f in feed_args]
+    except FeedListError as exc:
+        for p in exc.problems:
+            click.echo(p, err=True)
+        return 2
     # Console deliveries go to stderr here: stdout is for the results (and stays valid JSON Lines).
     async with build_services(settings, console_stream=sys.stderr, live=False) as svc:
-        if feed_args:
-            feeds = [await svc.store.ensure_feed(spec_for_cli(f), svc.clock()) for f in feed_args]
+        if specs:
+            feeds = [await svc.store.ensure_feed(spec, svc.clock()) for spec in specs]
         else:
             try:
                 await sync_operator_feeds(svc)
@@ -113,35 +124,60 @@ async def _poll_once(settings: Settings, feed_args: tuple[str, ...], as_json: bo
             if bar is not None:
                 bar.update(1)
 
-        report = await svc.poller.poll_feeds(feeds, progress=advance)
+        report = await svc.poller.poll_feeds(feeds, progress=advance, log_failures=False)
         if bar:
             bar.close()
-        for n in report.new:
-            a = n.article
-            if as_json:
-                record = {
-                    "id": n.id,
-                    "feed": n.feed.url,
-                    "title": a.title,
-                    "url": a.url,
-                    "published": a.published.isoformat(),
-                    "lang": a.lang,
-                    "relevant": n.match.relevant,
-                    "facts": list(n.match.fact_ids),
-                    "watches": list(n.match.watch_ids),
-                }
-                out.write(json.dumps(record, ensure_ascii=False) + "\n")
-            else:
-                tags = ",".join(n.match.fact_ids + n.match.watch_ids)
-                mark = "*" if n.match.relevant else " "
-                out.write(f"{mark} {a.published:%Y-%m-%d %H:%M} [{a.lang}] {a.title} — {a.source}")
-                out.write(f" {{{tags}}}\n" if tags else "\n")
-                out.write(f"    {a.url}\n")
+        console = await svc.store.get_subscription("console", "console")
+        zone = ZoneInfo(console.timezone if console else "UTC")
+        new = sorted(report.new, key=lambda n: (n.article.published, n.id), reverse=True)
+        for n in new:
+            out.write(_json_line(n) if as_json else _text_lines(n, zone))
         out.flush()
         for o in report.errors:
-            click.echo(f"feed {o.feed.url}: {o.error}", err=True)
+            click.echo(f"feed {o.feed.name or o.feed.url}: {o.error}", err=True)
         await svc.outbox.drain()
-    return 0
+    click.echo(_round_summary(report), err=True)
+    return 1 if report.errors else 0
+
+
+def _json_line(n: NewArticle) -> str:
+    a = n.article
+    record = {
+        "id": n.id,
+        "feed": n.feed.url,
+        "source": a.source,
+        "title": a.title,
+        "text": a.text,
+        "url": a.url,
+        "published": a.published.isoformat(),
+        "lang": a.lang,
+        "relevant": n.match.relevant,
+        "facts": list(n.match.fact_ids),
+        "watches": list(n.match.watch_ids),
+    }
+    return json.dumps(record, ensure_ascii=False) + "\n"
+
+
+def _text_lines(n: NewArticle, zone: ZoneInfo) -> str:
+    a = n.article
+    tags = ",".join(n.match.fact_ids + n.match.watch_ids)
+    mark = "*" if n.match.relevant else " "
+    when = a.published.astimezone(zone)
+    line = f"{mark} {when:%Y-%m-%d %H:%M} {when.tzname()} [{a.lang}] {a.title} — {a.source}"
+    return line + (f" {{{tags}}}" if tags else "") + f"\n    {a.url}\n"
+
+
+def _round_summary(report: RoundReport) -> str:
+    """One line: "12 feeds: 10 ok, 2 failed; 34 new articles, 3 relevant"."""
+    total, failed = len(report.outcomes), len(report.errors)
+    feeds = f"{total} feed{'s' if total != 1 else ''}: {total - failed} ok"
+    if failed:
+        feeds += f", {failed} failed"
+    if not report.new:
+        return f"{feeds}; no new articles"
+    relevant = sum(1 for n in report.new if n.match.relevant)
+    count = len(report.new)
+    return f"{feeds}; {count} new article{'s' if count != 1 else ''}, {relevant} relevant"
 
 
 @main.command()

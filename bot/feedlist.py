@@ -84,9 +84,15 @@ def load_feed_list(path: Path, *, min_interval: int = 60) -> list[FeedSpec]:
 
 
 def spec_for_cli(raw: str) -> FeedSpec:
-    """A ``--feed`` argument: a URL, a ``file://`` URL, or a local path (made absolute)."""
+    """A ``--feed`` argument: a URL, a ``file://`` URL, or a local path (made absolute). The spec has no
+    name, so articles are credited to the feed's own title. Raises ``FeedListError`` for another scheme."""
     scheme = urlsplit(raw).scheme.lower()
     if scheme in ("http", "https", "file"):
-        return FeedSpec(url=raw, name=raw)
+        return FeedSpec(url=raw)
+    if scheme and len(scheme) > 1:  # one letter would be a Windows drive
+        raise FeedListError(
+            [f"{raw!r} uses the {scheme}: scheme, which pactwatch cannot fetch; "
+             "give an http(s) URL, a file:// URL or a local path."]
+        )  # fmt: skip
     path = Path(raw).expanduser().resolve()
-    return FeedSpec(url=path.as_uri(), name=path.name)
+    return FeedSpec(url=path.as_uri())

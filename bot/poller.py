@@ -49,6 +49,7 @@ class FeedOutcome:
     status: str  # "new", "not_modified", "unchanged", "error"
     new: tuple[NewArticle, ...] = ()
     error: str | None = None
+    retry_in: float = 0.0  # after an error: seconds until the feed is tried again
     # Counts of ``new`` and of its hits; kept when ``poll_feeds(keep_articles=False)`` drops the articles.
     articles: int = 0
     fact_hits: int = 0
@@ -198,14 +199,16 @@ class Poller:
         *,
         progress: Callable[[FeedOutcome], None] | None = None,
         keep_articles: bool = True,
+        log_failures: bool = True,
     ) -> RoundReport:
         """Poll ``feeds`` now, concurrently (bounded), whatever their schedule or backoff. Without
-        ``keep_articles`` the outcomes in the report carry counts only (``progress`` still sees all)."""
+        ``keep_articles`` the outcomes in the report carry counts only (``progress`` still sees all).
+        Without ``log_failures`` a failed feed is only in the report (the caller says it itself)."""
         sem = asyncio.Semaphore(self.policy.concurrency)
 
         async def one(feed: FeedRow) -> FeedOutcome:
             async with sem:
-                outcome = await self.poll_feed(feed)
+                outcome = await self.poll_feed(feed, log_failure=log_failures)
             if progress:
                 progress(outcome)
             return outcome if keep_articles or not outcome.new else dataclasses.replace(outcome, new=())
@@ -215,18 +218,28 @@ class Poller:
         self.last_round_at = self.clock()
         return RoundReport(tuple(outcomes))
 
-    async def poll_feed(self, feed: FeedRow) -> FeedOutcome:
+    async def poll_feed(self, feed: FeedRow, *, log_failure: bool = True) -> FeedOutcome:
         self._in_flight.add(feed.id)
         try:
-            return await self._poll_feed(feed)
+            outcome = await self._poll_feed(feed)
         except asyncio.CancelledError:
             raise
         except Exception as exc:
             # A bug in one feed's processing must not break the round; record it like a feed error.
             log.exception("unexpected failure polling %s", feed.url)
-            return await self._fail(feed, f"internal error while polling: {type(exc).__name__}: {exc}")
+            outcome = await self._fail(feed, f"internal error while polling: {type(exc).__name__}: {exc}")
         finally:
             self._in_flight.discard(feed.id)
+        if outcome.status == "error" and log_failure:
+            # Once per failed attempt, which is once per backoff step.
+            log.warning(
+                "feed %s failed (%d in a row): %s — next try in %s",
+                feed.name or feed.url,
+                feed.failure_count + 1,
+                outcome.error,
+                timedelta(seconds=int(outcome.retry_in)),
+            )
+        return outcome
 
     async def _poll_feed(self, feed: FeedRow) -> FeedOutcome:
         validators = Validators(etag=feed.etag, last_modified=feed.last_modified, body_hash=feed.body_hash)
@@ -334,12 +347,4 @@ class Poller:
         await self.store.record_feed_failure(
             feed.id, now=now, error=error, next_poll_at=now + timedelta(seconds=wait)
         )
-        # Logged once per failed attempt, which is once per backoff step.
-        log.warning(
-            "feed %s failed (%d in a row): %s — next try in %s",
-            feed.name or feed.url,
-            failures,
-            error,
-            timedelta(seconds=int(wait)),
-        )
-        return FeedOutcome(feed, "error", error=error)
+        return FeedOutcome(feed, "error", error=error, retry_in=wait)

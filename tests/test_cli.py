@@ -70,13 +70,17 @@ def test_poll_once_json_lists_articles_then_none(tmp_path: Path) -> None:
     feed = write_feed(tmp_path)
     first = pactwatch(tmp_path, "poll", "--once", "--feed", str(feed), "--json")
     assert first.returncode == 0, first.stderr
-    records = [json.loads(line) for line in first.stdout.splitlines()]
+    records = sorted((json.loads(line) for line in first.stdout.splitlines()), key=lambda r: r["id"])
     assert [r["title"] for r in records] == [
         "Putin and Kim sign strategic partnership treaty in Pyongyang",
         "Weather in Seoul",
     ]
     pact, weather = records
-    assert set(pact) == {"id", "feed", "title", "url", "published", "lang", "relevant", "facts", "watches"}
+    assert set(pact) == {
+        "id", "feed", "source", "title", "text", "url", "published", "lang", "relevant", "facts", "watches"
+    }  # fmt: skip
+    assert pact["source"] == "Test feed", "credited to the feed's own title, not its file name"
+    assert "mutual defence clause" in pact["text"]
     assert pact["url"] == "https://news.example/pact", "tracking parameters are removed"
     assert pact["relevant"] is True and "treaty_signed" in pact["facts"]
     assert weather["relevant"] is False and weather["facts"] == []
@@ -87,15 +91,80 @@ def test_poll_once_json_lists_articles_then_none(tmp_path: Path) -> None:
     assert second.stdout == ""
 
 
-def test_poll_once_reports_a_broken_feed_on_stderr_and_exits_0(tmp_path: Path) -> None:
+def test_poll_once_names_each_failed_feed_once_and_exits_1(tmp_path: Path) -> None:
     bad = tmp_path / "bad.xml"
     bad.write_bytes(b"\x00\x01\x02 not a feed at all <<<")
     good = write_feed(tmp_path)
     r = pactwatch(tmp_path, "poll", "--once", "--feed", str(bad), "--feed", str(good), "--json")
-    assert r.returncode == 0
+    assert r.returncode == 1, "a failed feed makes the run fail"
     assert len(r.stdout.splitlines()) == 2  # the good feed's articles
-    assert "bad.xml" in r.stderr
-    assert "Traceback" not in r.stderr
+    assert [line for line in r.stderr.splitlines() if "bad.xml" in line] == [
+        line for line in r.stderr.splitlines() if line.startswith(f"feed {bad.resolve().as_uri()}: ")
+    ]
+    assert len([line for line in r.stderr.splitlines() if "bad.xml" in line]) == 1, r.stderr
+    assert "next try" not in r.stderr and "Traceback" not in r.stderr
+    assert r.stderr.splitlines()[-1] == "2 feeds: 1 ok, 1 failed; 2 new articles, 1 relevant"
+
+
+def test_poll_once_with_every_feed_failing_exits_1(tmp_path: Path) -> None:
+    missing = tmp_path / "missing.xml"
+    r = pactwatch(tmp_path, "poll", "--once", "--feed", str(missing))
+    assert r.returncode == 1 and r.stdout == ""
+    assert r.stderr.splitlines()[-1] == "1 feed: 0 ok, 1 failed; no new articles"
+
+
+def test_poll_once_says_no_new_articles(tmp_path: Path) -> None:
+    feed = write_feed(tmp_path)
+    assert pactwatch(tmp_path, "poll", "--once", "--feed", str(feed)).returncode == 0
+    again = pactwatch(tmp_path, "poll", "--once", "--feed", str(feed))
+    assert again.returncode == 0 and again.stdout == ""
+    assert again.stderr.splitlines()[-1] == "1 feed: 1 ok; no new articles"
+
+
+def test_poll_once_refuses_a_scheme_it_cannot_fetch(tmp_path: Path) -> None:
+    r = pactwatch(tmp_path, "poll", "--once", "--feed", "ftp://feeds.invalid/nk.xml")
+    assert r.returncode == 2
+    assert r.stderr.strip() == (
+        "'ftp://feeds.invalid/nk.xml' uses the ftp: scheme, which pactwatch cannot fetch; "
+        "give an http(s) URL, a file:// URL or a local path."
+    )
+
+
+def test_poll_once_text_is_newest_first_in_the_console_zone(tmp_path: Path) -> None:
+    feed = tmp_path / "feed.xml"
+    day = "Mon, 02 Nov 2026"
+    older = {"title": "Older item", "link": "https://news.example/a", "pubDate": f"{day} 08:00:00 GMT"}
+    newer = {"title": "Newer item", "link": "https://news.example/b", "pubDate": f"{day} 10:30:00 GMT"}
+    feed.write_bytes(rss([older, newer]))
+    (tmp_path / "pactwatch.toml").write_text(
+        '[[subscriptions]]\nplatform = "console"\nchannel = "console"\ntimezone = "Asia/Seoul"\n'
+    )
+    r = pactwatch(tmp_path, "poll", "--once", "--feed", str(feed))
+    assert r.returncode == 0, r.stderr
+    heads = [line for line in r.stdout.splitlines() if not line.startswith("    ")]
+    assert [h.split("] ", 1)[1] for h in heads] == ["Newer item — Test feed", "Older item — Test feed"]
+    assert heads[0].startswith("  2026-11-02 19:30 KST [en]")
+
+
+def test_poll_json_piped_to_match_gives_the_polls_facts(tmp_path: Path) -> None:
+    feed = write_feed(tmp_path)
+    polled = pactwatch(tmp_path, "poll", "--once", "--feed", str(feed), "--json")
+    assert polled.returncode == 0, polled.stderr
+    matched = subprocess.run(
+        [sys.executable, "-m", "bot", "match"],
+        input=polled.stdout,
+        capture_output=True,
+        text=True,
+        env=env_for(tmp_path),
+        cwd=tmp_path,
+        timeout=120,
+    )
+    assert matched.returncode == 0, matched.stderr
+    by_id = {r["id"]: r for r in map(json.loads, polled.stdout.splitlines())}
+    out = [json.loads(line) for line in matched.stdout.splitlines()]
+    assert len(out) == len(by_id) == 2
+    for m in out:
+        assert (m["relevant"], m["facts"]) == (by_id[m["id"]]["relevant"], by_id[m["id"]]["facts"]), m
 
 
 def _free_port() -> int:
