@@ -296,6 +296,8 @@ async def run_service(settings: Settings, *, stop: asyncio.Event | None = None) 
                 in_flight.add(task)
             try:
                 report = await svc.poller.poll_due()
+                if report.outcomes:
+                    log.info("%s", report.summary())
                 svc.metrics.polls.inc(len(report.outcomes))
                 svc.metrics.poll_errors.inc(len(report.errors))
                 svc.metrics.articles.inc(report.articles)

@@ -14,7 +14,7 @@ from bot.models import Fact
 from bot.settings import Settings, describe_validation_error, load_settings
 
 if TYPE_CHECKING:
-    from bot.poller import NewArticle, RoundReport
+    from bot.poller import NewArticle
 
 
 def _settings_or_exit() -> Settings:
@@ -136,7 +136,7 @@ async def _poll_once(settings: Settings, feed_args: tuple[str, ...], as_json: bo
         for o in report.errors:
             click.echo(f"feed {o.feed.name or o.feed.url}: {o.error}", err=True)
         await svc.outbox.drain()
-    click.echo(_round_summary(report), err=True)
+    click.echo(report.summary(), err=True)
     return 1 if report.errors else 0
 
 
@@ -165,19 +165,6 @@ def _text_lines(n: NewArticle, zone: ZoneInfo) -> str:
     when = a.published.astimezone(zone)
     line = f"{mark} {when:%Y-%m-%d %H:%M} {when.tzname()} [{a.lang}] {a.title} — {a.source}"
     return line + (f" {{{tags}}}" if tags else "") + f"\n    {a.url}\n"
-
-
-def _round_summary(report: RoundReport) -> str:
-    """One line: "12 feeds: 10 ok, 2 failed; 34 new articles, 3 relevant"."""
-    total, failed = len(report.outcomes), len(report.errors)
-    feeds = f"{total} feed{'s' if total != 1 else ''}: {total - failed} ok"
-    if failed:
-        feeds += f", {failed} failed"
-    if not report.new:
-        return f"{feeds}; no new articles"
-    relevant = sum(1 for n in report.new if n.match.relevant)
-    count = len(report.new)
-    return f"{feeds}; {count} new article{'s' if count != 1 else ''}, {relevant} relevant"
 
 
 @main.command()

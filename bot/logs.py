@@ -55,6 +55,7 @@ def configure_logging(level: str = "INFO", *, secrets: Iterable[str] = ()) -> Se
     )
     for noisy in (
         "aiohttp.access",
+        "alembic",
         "apscheduler.executors.default",
         "apscheduler.scheduler",
         "discord.gateway",

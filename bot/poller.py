@@ -52,6 +52,7 @@ class FeedOutcome:
     retry_in: float = 0.0  # after an error: seconds until the feed is tried again
     # Counts of ``new`` and of its hits; kept when ``poll_feeds(keep_articles=False)`` drops the articles.
     articles: int = 0
+    relevant: int = 0
     fact_hits: int = 0
     watch_hits: int = 0
 
@@ -72,6 +73,21 @@ class RoundReport:
     def articles(self) -> int:
         """New articles stored this round (counted even when the articles were not kept)."""
         return sum(o.articles for o in self.outcomes)
+
+    def summary(self) -> str:
+        """One line: "12 feeds: 10 ok, 2 failed; 34 new articles, 3 relevant" ("no new articles")."""
+        total, failed = len(self.outcomes), len(self.errors)
+        line = f"{total} feed{'s' if total != 1 else ''}: {total - failed} ok"
+        if failed:
+            line += f", {failed} failed"
+        if not self.articles:
+            return f"{line}; no new articles"
+        plural = "s" if self.articles != 1 else ""
+        return f"{line}; {self.articles} new article{plural}, {self.relevant} relevant"
+
+    @property
+    def relevant(self) -> int:
+        return sum(o.relevant for o in self.outcomes)
 
     @property
     def fact_hits(self) -> int:
@@ -334,6 +350,7 @@ class Poller:
             "new",
             tuple(new),
             articles=len(new),
+            relevant=sum(1 for n in new if n.match.relevant),
             fact_hits=sum(len(n.match.facts) for n in new),
             watch_hits=sum(len(n.match.watches) for n in new),
         )

@@ -118,7 +118,7 @@ def test_poll_once_says_no_new_articles(tmp_path: Path) -> None:
     assert pactwatch(tmp_path, "poll", "--once", "--feed", str(feed)).returncode == 0
     again = pactwatch(tmp_path, "poll", "--once", "--feed", str(feed))
     assert again.returncode == 0 and again.stdout == ""
-    assert again.stderr.splitlines()[-1] == "1 feed: 1 ok; no new articles"
+    assert again.stderr.splitlines() == ["1 feed: 1 ok; no new articles"], "nothing else: no internals"
 
 
 def test_poll_once_refuses_a_scheme_it_cannot_fetch(tmp_path: Path) -> None:
@@ -224,6 +224,8 @@ def test_run_without_tokens_stays_up_offline_and_stops_on_sigint(tmp_path: Path)
     assert (tmp_path / "data" / "pactwatch.db").is_file()
     assert err.count("Offline A failed") == 1, err
     assert err.count("Offline B failed") == 1, err
+    assert err.count("2 feeds: 0 ok, 2 failed; no new articles") == 1, "one INFO line per round that polled"
+    assert "alembic" not in err and "story index" not in err, "internals stay at DEBUG"
     assert "stopped" in err and "Traceback" not in err
     assert out == ""
 
