@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import sys
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 from zoneinfo import ZoneInfo
 
@@ -282,6 +283,42 @@ async def _print_digest(settings: Settings, span: Any, channel: str | None, fmt:
         d = await svc.digests.build(start=svc.clock() - span, end=None, sub=sub)
         out.write(render(d, fmt) + "\n")
     return 0
+
+
+@main.command()
+@click.option("--days", type=click.IntRange(1, 366), default=7, show_default=True, help="Days to show.")
+@click.option("--timezone", "zone", default="UTC", show_default=True, help="Days start at midnight here.")
+@click.option(
+    "--out",
+    required=True,
+    type=click.Path(dir_okay=False, writable=True, path_type=Path),
+    help="Where to write the PNG.",
+)
+def trend(days: int, zone: str, out: Path) -> None:
+    """Write a chart of stories per fact per day (a facts × days heat map) as a PNG."""
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+    settings = _settings_or_exit()
+    _setup_logging(settings)
+    try:
+        tz = ZoneInfo(zone)
+    except (ZoneInfoNotFoundError, ValueError):
+        click.echo(f"{zone!r} is not a time zone; give an IANA name such as Asia/Seoul or UTC.", err=True)
+        sys.exit(2)
+    png = asyncio.run(_trend_png(settings, days, tz))
+    try:
+        out.write_bytes(png)
+    except OSError as exc:
+        click.echo(f"cannot write {out}: {exc.strerror or exc}; give --out a writable file path.", err=True)
+        sys.exit(1)
+    click.echo(f"wrote {out} ({days} days, {zone})", err=True)
+
+
+async def _trend_png(settings: Settings, days: int, zone: ZoneInfo) -> bytes:
+    from bot.app import build_services
+
+    async with build_services(settings, console_stream=sys.stderr, chat=False, live=False) as svc:
+        return await svc.digests.trend_png(days=days, zone=zone)
 
 
 if __name__ == "__main__":  # pragma: no cover

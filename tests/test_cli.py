@@ -280,3 +280,16 @@ def test_digest_prints_stored_stories(tmp_path: Path) -> None:
     assert "Weather in Seoul" not in text
     bad = pactwatch(tmp_path, "digest", "--since", "soon")
     assert bad.returncode == 2 and bad.stderr.strip() and "Traceback" not in bad.stderr
+
+
+def test_trend_writes_a_png_heat_map(tmp_path: Path) -> None:
+    feed = write_feed(tmp_path)
+    assert pactwatch(tmp_path, "poll", "--once", "--feed", str(feed)).returncode == 0
+    out = tmp_path / "trend.png"
+    r = pactwatch(tmp_path, "trend", "--days", "30", "--timezone", "Asia/Seoul", "--out", str(out))
+    assert r.returncode == 0, r.stderr
+    assert out.read_bytes().startswith(b"\x89PNG\r\n\x1a\n")
+    assert r.stdout == "" and r.stderr.strip() == f"wrote {out} (30 days, Asia/Seoul)"
+    bad = pactwatch(tmp_path, "trend", "--timezone", "Mars/Olympus", "--out", str(out))
+    assert bad.returncode == 2
+    assert bad.stderr.strip().startswith("'Mars/Olympus' is not a time zone; give an IANA name")

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
 
 from bot.digest.chart import render_trend
 from bot.digest.clustering import StoryClusterer
@@ -26,6 +27,13 @@ log = logging.getLogger(__name__)
 
 def digest_key(sub_id: int, start: datetime, end: datetime) -> str:
     return f"digest:{sub_id}:{start:%Y%m%dT%H%M%S.%f}-{end:%Y%m%dT%H%M%S.%f}"
+
+
+def _zone_of(sub: SubscriptionRow | None) -> ZoneInfo | None:
+    try:
+        return ZoneInfo(sub.timezone) if sub is not None else None
+    except (ValueError, KeyError):  # a zone this machine no longer has: UTC
+        return None
 
 
 class Digests:
@@ -71,7 +79,7 @@ class Digests:
             }
             alerted = await store.alerted_stories(sub.id, [s.story_id for s in stories])
         # The story lock is held by our caller when a chart is asked for: render without re-clustering.
-        png = await self._render_trend(days=7) if chart else None
+        png = await self._render_trend(days=7, zone=_zone_of(sub)) if chart else None
         return compose_digest(
             stories,
             facts=self.facts,
@@ -134,15 +142,17 @@ class Digests:
         "nothing new" note when the subscription asked for it)."""
         return await self.run(sub) or 0
 
-    async def trend_png(self, *, days: int = 7) -> bytes:
-        """Stories per fact per day over the last ``days`` days (UTC), as a PNG (the ``trend`` command)."""
+    async def trend_png(self, *, days: int = 7, zone: ZoneInfo | None = None) -> bytes:
+        """Stories per fact per day over the last ``days`` days (days in ``zone``, UTC when None), as a
+        PNG heat map (the ``trend`` command)."""
         await self.clusterer.cluster_pending()
-        return await self._render_trend(days=days)
+        return await self._render_trend(days=days, zone=zone)
 
-    async def _render_trend(self, *, days: int) -> bytes:
+    async def _render_trend(self, *, days: int, zone: ZoneInfo | None = None) -> bytes:
         return await render_trend(
             self.store,
             self.facts,
             now=self.clock(),
             days=max(1, min(days, self.settings.retention_days)),
+            zone=zone,
         )

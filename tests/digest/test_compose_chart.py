@@ -7,6 +7,7 @@ import json
 from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from bot.app import Services
 from bot.digest import compose_digest
@@ -123,6 +124,19 @@ def test_trend_series_counts_distinct_stories_per_fact_per_day() -> None:
     assert series == {"a": [1, 0, 0, 0, 0, 0, 2], "b": [0, 0, 0, 0, 1, 0, 0]}
 
 
+def test_trend_series_counts_days_in_the_given_zone() -> None:
+    seoul = ZoneInfo("Asia/Seoul")
+    rows = [
+        (1, "a", datetime(2026, 11, 7, 16, tzinfo=UTC)),  # 11-08 01:00 in Seoul
+        (2, "a", datetime(2026, 11, 7, 14, tzinfo=UTC)),  # 11-07 23:00 in Seoul
+        (3, "b", datetime(2026, 11, 8, 14, 59, tzinfo=UTC)),  # 11-08 23:59 in Seoul
+    ]
+    _, series = trend_series(rows, FACTS, days=2, today=date(2026, 11, 8), zone=seoul)
+    assert series == {"a": [1, 1], "b": [0, 1]}
+    _, in_utc = trend_series(rows, FACTS, days=2, today=date(2026, 11, 8))
+    assert in_utc == {"a": [2, 0], "b": [0, 1]}, "the same stories on UTC days"
+
+
 async def test_trend_png_decodes(svc: Services, clock: FakeClock) -> None:
     from PIL import Image
 
@@ -136,7 +150,8 @@ async def test_trend_png_decodes(svc: Services, clock: FakeClock) -> None:
     png = await svc.digests.trend_png(days=7)
     assert png.startswith(b"\x89PNG\r\n\x1a\n")
     img = Image.open(io.BytesIO(png))
-    assert img.format == "PNG" and img.size == (800, 400)
+    # A facts × days heat map: a row per fact of the catalog, a column per day.
+    assert img.format == "PNG" and img.size[0] >= 800 and img.size[1] > 100 + 30 * len(svc.facts)
 
 
 async def test_weekly_digest_carries_the_chart_through_the_outbox(svc: Services, clock: FakeClock) -> None:
