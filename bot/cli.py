@@ -250,7 +250,8 @@ def match(source: TextIO, watches: tuple[str, ...]) -> None:
 @click.option(
     "--format", "fmt", type=click.Choice(["text", "markdown", "json"]), default="text", show_default=True
 )
-def digest(since: str, channel: str | None, fmt: str) -> None:
+@click.option("--all", "every_story", is_flag=True, help="List every story (no '… and K more').")
+def digest(since: str, channel: str | None, fmt: str, every_story: bool) -> None:
     """Print a digest of the stories stored in the window (it does not post or advance anything)."""
     settings = _settings_or_exit()
     _setup_logging(settings)
@@ -261,10 +262,12 @@ def digest(since: str, channel: str | None, fmt: str) -> None:
     except ValueError as exc:
         click.echo(str(exc), err=True)
         sys.exit(2)
-    sys.exit(asyncio.run(_print_digest(settings, span, channel, fmt, sys.stdout)))
+    sys.exit(asyncio.run(_print_digest(settings, span, channel, fmt, sys.stdout, every_story=every_story)))
 
 
-async def _print_digest(settings: Settings, span: Any, channel: str | None, fmt: str, out: TextIO) -> int:
+async def _print_digest(
+    settings: Settings, span: Any, channel: str | None, fmt: str, out: TextIO, *, every_story: bool = False
+) -> int:
     from bot.app import build_services
     from bot.digest.render import render
 
@@ -272,15 +275,19 @@ async def _print_digest(settings: Settings, span: Any, channel: str | None, fmt:
         sub = None
         if channel is not None:
             platform, _, chan = channel.partition(":")
-            sub = await svc.store.get_subscription(platform, chan) if chan else None
+            if not platform or not chan:
+                click.echo(f"--channel {channel!r} is not PLATFORM:ID; write it like discord:1234.", err=True)
+                return 2
+            sub = await svc.store.get_subscription(platform, chan)
             if sub is None:
-                click.echo(
-                    f"no subscription for {channel!r}; give --channel as PLATFORM:ID, e.g. discord:1234",
-                    err=True,
+                known = [f"{s.platform}:{s.channel}" for s in await svc.store.list_subscriptions()]
+                hint = (
+                    f"the subscribed channels are {', '.join(known)}" if known else "no channel has one yet"
                 )
+                click.echo(f"{channel} has no subscription; {hint}.", err=True)
                 return 2
         await svc.clusterer.cluster_pending()
-        d = await svc.digests.build(start=svc.clock() - span, end=None, sub=sub)
+        d = await svc.digests.build(start=svc.clock() - span, end=None, sub=sub, every_story=every_story)
         out.write(render(d, fmt) + "\n")
     return 0
 

@@ -329,6 +329,7 @@ class Alert:
     watches: tuple[Label, ...] = ()
     evidence: Evidence | None = None
     other_sources: tuple[SourceLink, ...] = ()
+    zone: str = "UTC"  # the subscription's time zone, for renderings that print times as text
 
 
 @pyd_dataclass(frozen=True)
@@ -365,6 +366,7 @@ class Digest:
     new_facts: tuple[Label, ...] = ()  # facts that appeared for the first time
     chart_png: bytes | None = None  # weekly trend chart, when attached
     note: str | None = None  # a one-line "nothing new" digest
+    zone: str = "UTC"  # the subscription's time zone, for renderings that print times as text
 
 
 @pyd_dataclass(frozen=True)

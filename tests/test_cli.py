@@ -282,6 +282,41 @@ def test_digest_prints_stored_stories(tmp_path: Path) -> None:
     assert bad.returncode == 2 and bad.stderr.strip() and "Traceback" not in bad.stderr
 
 
+def test_digest_for_a_channel_in_its_zone_and_every_story(tmp_path: Path) -> None:
+    (tmp_path / "pactwatch.toml").write_text(
+        '[[subscriptions]]\nplatform = "console"\nchannel = "console"\ntimezone = "Asia/Seoul"\n'
+    )
+    feed = tmp_path / "feed.xml"
+    topics = ["treaty ratified", "treaty signed in Pyongyang", "treaty text published", "treaty clause",
+              "treaty anniversary", "treaty and sanctions", "treaty debate in Duma"]  # fmt: skip
+    feed.write_bytes(
+        rss(
+            [
+                {
+                    "title": f"North Korea and Russia: {topic} ({i})",
+                    "link": f"https://news{i}.example/{i}",
+                    "description": f"Story {i} about a different thing: Russia, North Korea, the {topic}.",
+                }
+                for i, topic in enumerate(topics)
+            ]
+        )
+    )
+    assert pactwatch(tmp_path, "poll", "--once", "--feed", str(feed)).returncode == 0
+    top2 = {"PACTWATCH_DIGEST_TOP_PER_SECTION": "2"}
+    capped = pactwatch(tmp_path, "digest", "--since", "30d", "--channel", "console:console", **top2)
+    assert capped.returncode == 0, capped.stderr
+    assert "KST – " in capped.stdout.splitlines()[1], "the window in the subscription's zone"
+    assert "… and" in capped.stdout
+    every = pactwatch(tmp_path, "digest", "--since", "30d", "--channel", "console:console", "--all", **top2)
+    assert every.returncode == 0 and "… and" not in every.stdout
+    assert sum(line.startswith("- ") for line in every.stdout.splitlines()) == len(topics)
+    wrong = pactwatch(tmp_path, "digest", "--channel", "console:x")
+    assert wrong.returncode == 2
+    assert wrong.stderr.strip() == "console:x has no subscription; the subscribed channels are console:console."
+    shapeless = pactwatch(tmp_path, "digest", "--channel", "console")
+    assert shapeless.returncode == 2 and "is not PLATFORM:ID" in shapeless.stderr
+
+
 def test_trend_writes_a_png_heat_map(tmp_path: Path) -> None:
     feed = write_feed(tmp_path)
     assert pactwatch(tmp_path, "poll", "--once", "--feed", str(feed)).returncode == 0

@@ -3,9 +3,21 @@
 from __future__ import annotations
 
 import sys
+from datetime import datetime
 from typing import TextIO
+from zoneinfo import ZoneInfo
 
 from bot.models import Alert, Delivery, Digest, Payload, Platform, SendResult, Summary
+
+
+def local_time(when: datetime, zone: str) -> str:
+    """``when`` in ``zone`` as "2026-11-02 17:00 KST" (UTC when the zone is unknown here)."""
+    try:
+        tz = ZoneInfo(zone)
+    except (KeyError, ValueError):
+        tz = ZoneInfo("UTC")
+    local = when.astimezone(tz)
+    return f"{local:%Y-%m-%d %H:%M} {local.tzname()}"
 
 
 def render_text(payload: Payload) -> str:
@@ -14,7 +26,7 @@ def render_text(payload: Payload) -> str:
         tags = [f.title for f in payload.facts] + [f"watch: {w.title}" for w in payload.watches]
         lines = [
             f"ALERT {payload.title}",
-            f"  {payload.source} · {payload.published:%Y-%m-%d %H:%M} UTC · {payload.lang}",
+            f"  {payload.source} · {local_time(payload.published, payload.zone)} · {payload.lang}",
             f"  {payload.url}",
         ]
         if tags:
@@ -34,7 +46,7 @@ def render_text(payload: Payload) -> str:
 def render_digest_text(d: Digest) -> str:
     lines = [
         d.title,
-        f"{d.window_start:%Y-%m-%d %H:%M} – {d.window_end:%Y-%m-%d %H:%M} UTC · "
+        f"{local_time(d.window_start, d.zone)} – {local_time(d.window_end, d.zone)} · "
         f"{d.story_count} stories from {d.article_count} articles",
     ]
     if d.note:

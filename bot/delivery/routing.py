@@ -92,6 +92,7 @@ def plan_alerts(
             facts=tuple(Label(ref=h.ref, title=facts[h.ref].title) for h in fact_hits),
             watches=tuple(Label(ref=h.ref, title=watch_title(watches[h.ref])) for h in watch_hits),
             evidence=evidence,
+            zone=sub.timezone,
         )
         planned.append(
             PlannedDelivery(

@@ -37,14 +37,16 @@ class StoryInput:
         return max(a.article.published for a in self.articles)
 
     def line(self, *, alerted: bool) -> StoryLine:
+        """The story as one digest line: its first copy's title and link, and each outlet that carried
+        it once (with the link of its first copy)."""
         first = self.articles[0].article
-        seen: set[tuple[str, str]] = set()
+        seen: set[str] = set()
         sources: list[SourceLink] = []
         for a in self.articles:
-            key = (a.article.source, a.article.url)
-            if key not in seen:
-                seen.add(key)
-                sources.append(SourceLink(name=a.article.source or a.article.url, url=a.article.url))
+            name = a.article.source or a.article.url
+            if name.casefold() not in seen:
+                seen.add(name.casefold())
+                sources.append(SourceLink(name=name, url=a.article.url))
         return StoryLine(
             story_id=self.story_id,
             title=first.title,
@@ -83,15 +85,17 @@ def compose_digest(
     fact_filter: Collection[str] | None = None,
     alerted: Collection[int] = (),
     facts_seen_before: Collection[str] = (),
-    top_n: int = 5,
+    top_n: int | None = 5,
     title: str = "pactwatch digest",
     chart_png: bytes | None = None,
+    zone: str = "UTC",
 ) -> Digest:
     """Build the digest of one window.
 
     ``watches`` maps the watch ids this digest covers (a channel's own) to their titles, in display
     order; ``fact_filter`` None means every fact; ``alerted`` are story ids already alerted here (marked);
-    ``facts_seen_before`` are facts matched before this window (the others are new).
+    ``facts_seen_before`` are facts matched before this window (the others are new); ``top_n`` None
+    lists every story of each section.
     """
     placed: set[int] = set()
     sections: list[DigestSection] = []
@@ -104,7 +108,7 @@ def compose_digest(
         members.sort(key=lambda s: (-len({a.article.url for a in s.articles}), -s.latest.timestamp()))
         placed.update(s.story_id for s in members)
         counted.extend(members)
-        shown = members[:top_n]
+        shown = members if top_n is None else members[:top_n]
         sections.append(
             DigestSection(
                 kind=kind,  # type: ignore[arg-type]
@@ -140,12 +144,16 @@ def compose_digest(
         sections=tuple(sections),
         new_facts=new_facts,
         chart_png=chart_png,
+        zone=zone,
     )
 
 
-def empty_note(window_start: datetime, window_end: datetime, *, title: str = "pactwatch digest") -> Digest:
+def empty_note(
+    window_start: datetime, window_end: datetime, *, title: str = "pactwatch digest", zone: str = "UTC"
+) -> Digest:
     """The one-line digest a channel gets for an empty window when it asked for one."""
     return Digest(
+        zone=zone,
         title=title,
         window_start=window_start,
         window_end=window_end,

@@ -6,6 +6,7 @@ import json
 import re
 from datetime import timedelta
 
+from bot.delivery.console import local_time, render_digest_text
 from bot.models import PAYLOAD_ADAPTER, Digest
 
 _SPAN = re.compile(r"^\s*(\d+)\s*([mhdw])\s*$", re.IGNORECASE)
@@ -24,7 +25,7 @@ def parse_since(text: str) -> timedelta:
 def render_markdown(d: Digest) -> str:
     lines = [
         f"# {d.title}",
-        f"*{d.window_start:%Y-%m-%d %H:%M} – {d.window_end:%Y-%m-%d %H:%M} UTC · "
+        f"*{local_time(d.window_start, d.zone)} – {local_time(d.window_end, d.zone)} · "
         f"{d.story_count} stories from {d.article_count} articles*",
     ]
     if d.note:
@@ -35,7 +36,8 @@ def render_markdown(d: Digest) -> str:
         lines += ["", f"## {section.title}"]
         for s in section.stories:
             mark = " *(alerted)*" if s.alerted else ""
-            srcs = ", ".join(f"[{x.name}]({x.url})" for x in s.sources)
+            # The story's own link is on its title: its outlet is named, not linked again.
+            srcs = ", ".join(x.name if x.url == s.url else f"[{x.name}]({x.url})" for x in s.sources)
             lines.append(f"- [{s.title}]({s.url}){mark} — {srcs}")
         if section.more:
             lines.append(f"- … and {section.more} more")
@@ -47,6 +49,4 @@ def render(d: Digest, fmt: str) -> str:
         return json.dumps(json.loads(PAYLOAD_ADAPTER.dump_json(d)), ensure_ascii=False, indent=2)
     if fmt == "markdown":
         return render_markdown(d)
-    from bot.delivery.console import render_digest_text
-
     return render_digest_text(d)

@@ -64,8 +64,10 @@ class Digests:
         sub: SubscriptionRow | None,
         title: str = "pactwatch digest",
         chart: bool = False,
+        every_story: bool = False,
     ) -> Digest:
-        """The digest of stories first seen in [start, end) for ``sub`` (every story when None)."""
+        """The digest of stories first seen in [start, end) for ``sub`` (every story when None). Each
+        section lists its top ``digest_top_per_section`` stories, or all of them with ``every_story``."""
         store = self.store
         rows = await store.stories_in_window(start, end, limit=self.settings.digest_max_stories)
         stories = story_inputs(rows)
@@ -89,9 +91,10 @@ class Digests:
             fact_filter=sub.facts if sub is not None else None,
             alerted=alerted,
             facts_seen_before=await store.facts_seen_before(start),
-            top_n=self.settings.digest_top_per_section,
+            top_n=None if every_story else self.settings.digest_top_per_section,
             title=title,
             chart_png=png,
+            zone=sub.timezone if sub is not None else "UTC",
         )
 
     async def run(self, sub: SubscriptionRow, *, scheduled_for: datetime | None = None) -> int | None:
@@ -116,7 +119,9 @@ class Digests:
             digest = await self.build(start=start, end=now, sub=sub, title=title, chart=weekly)
             delivery = None
             if digest.story_count or sub.empty_digest == "note":
-                payload = digest if digest.story_count else empty_note(start, now, title=title)
+                payload = (
+                    digest if digest.story_count else empty_note(start, now, title=title, zone=sub.timezone)
+                )
                 delivery = PlannedDelivery(
                     key=digest_key(sub.id, start, now), subscription_id=sub.id, kind="digest", payload=payload
                 )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import io
 import json
 from collections.abc import Callable
@@ -13,6 +14,7 @@ from bot.app import Services
 from bot.digest import compose_digest
 from bot.digest.chart import trend_series
 from bot.digest.compose import OTHER_TITLE, StoryInput
+from bot.digest.render import render
 from bot.models import Article, Fact
 from bot.settings import Settings
 from bot.store.repo import StoredArticle
@@ -107,6 +109,44 @@ def test_sections_ranking_top_n_and_counts() -> None:
     )
     assert [s.ref for s in d2.sections] == ["b", "other"]
     assert 3 not in [s.story_id for sec in d2.sections for s in sec.stories], "filtered-out fact only"
+
+
+def test_every_story_when_top_n_is_none() -> None:
+    stories = [story(i, 1, facts={"a"}, minutes=i) for i in range(1, 9)]
+    d = compose_digest(stories, facts=FACTS, watches={}, window_start=T0, window_end=T0, top_n=None)
+    [a] = d.sections
+    assert len(a.stories) == 8 and a.more == 0
+    capped = compose_digest(stories, facts=FACTS, watches={}, window_start=T0, window_end=T0, top_n=5)
+    assert len(capped.sections[0].stories) == 5 and capped.sections[0].more == 3
+
+
+def test_each_outlet_is_named_once_per_story() -> None:
+    base = story(1, 3, facts={"a"})
+    same_outlet = tuple(
+        dataclasses.replace(a, article=dataclasses.replace(a.article, source="Yonhap" if i < 2 else "TASS"))
+        for i, a in enumerate(base.articles)
+    )
+    line = dataclasses.replace(base, articles=same_outlet).line(alerted=False)
+    assert [(x.name, x.url) for x in line.sources] == [
+        ("Yonhap", "http://s0.example/1"),
+        ("TASS", "http://s2.example/1"),
+    ]
+
+
+def test_markdown_links_each_url_once_and_shows_the_zone() -> None:
+    d = compose_digest(
+        [story(1, 2, facts={"a"})],
+        facts=FACTS,
+        watches={},
+        window_start=T0,
+        window_end=T0 + timedelta(hours=1),
+        zone="Asia/Seoul",
+    )
+    md = render(d, "markdown")
+    assert md.count("http://s0.example/1") == 1, md
+    assert "- [story 1](http://s0.example/1) — S0, [S1](http://s1.example/1)" in md
+    assert "2026-11-02 17:00 KST – 2026-11-02 18:00 KST" in md
+    assert "2026-11-02 17:00 KST – 2026-11-02 18:00 KST" in render(d, "text")
 
 
 def test_trend_series_counts_distinct_stories_per_fact_per_day() -> None:
