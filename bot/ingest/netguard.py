@@ -2,8 +2,8 @@
 
 Three layers, so no single trap lets a fetch into the host's network:
 
-- ``check_feed_url`` is the syntactic check for a URL typed in chat: http/https only, no userinfo
-  surprises, no address literal outside the global internet, and no odd IPv4 spelling (``2130706433``,
+- ``check_feed_url`` is the syntactic check for a URL typed in chat: http/https only, no user name or
+  password, no address literal outside the global internet, and no odd IPv4 spelling (``2130706433``,
   ``0x7f.1``, ``0177.0.0.1``, ``127.1``) — those are refused with a sentence, never a traceback.
 - ``GuardedResolver`` refuses DNS answers that are not allowed, so a hostname that resolves to a private
   address fails with a clear message.
@@ -185,6 +185,12 @@ def check_feed_url(url: str, *, allow_private: bool) -> str:
     fetcher's connector checks the addresses they resolve to. Raises ``UnsafeURLError``.
     """
     parts = check_url(url, address_policy(allow_private))
+    if "@" in parts.netloc:
+        # Never stored, never echoed: the sentence does not repeat the URL.
+        raise UnsafeURLError(
+            "That address carries a user name or password; pactwatch does not keep credentials given in "
+            "chat. Give the feed's address without them, or ask the operator to add it to feeds.toml."
+        )
     host = (parts.hostname or "").lower()
     if ":" in host:
         host = f"[{host}]"
@@ -194,8 +200,6 @@ def check_feed_url(url: str, *, allow_private: bool) -> str:
         or (parts.scheme.lower() == "https" and parts.port == 443)
     ):
         netloc = f"{host}:{parts.port}"
-    if "@" in parts.netloc:
-        netloc = parts.netloc.rsplit("@", 1)[0] + "@" + netloc
     return urlunsplit((parts.scheme.lower(), netloc, parts.path or "/", parts.query, ""))
 
 

@@ -108,6 +108,23 @@ def test_bad_urls_refused_with_a_sentence(url: str) -> None:
     assert str(info.value).endswith(".")
 
 
+@pytest.mark.parametrize(
+    "url",
+    [
+        "http://user:hunter2@feeds.example.com/nk.xml",
+        "https://token@feeds.example.com/nk.xml",
+        "https://:hunter2@feeds.example.com/nk.xml",
+        "https://feeds.example.com@8.8.8.8/nk.xml",
+    ],
+)
+def test_credentials_in_a_chat_url_are_refused_and_not_echoed(url: str) -> None:
+    with pytest.raises(UnsafeURLError) as info:
+        check_feed_url(url, allow_private=True)
+    message = str(info.value)
+    assert "user name or password" in message
+    assert "hunter2" not in message and "token" not in message and "feeds.example.com" not in message
+
+
 def test_public_urls_normalised() -> None:
     assert check_feed_url("HTTPS://Example.COM:443/feed?x=1#top", allow_private=False) == (
         "https://example.com/feed?x=1"
