@@ -312,7 +312,9 @@ def test_digest_for_a_channel_in_its_zone_and_every_story(tmp_path: Path) -> Non
     assert sum(line.startswith("- ") for line in every.stdout.splitlines()) == len(topics)
     wrong = pactwatch(tmp_path, "digest", "--channel", "console:x")
     assert wrong.returncode == 2
-    assert wrong.stderr.strip() == "console:x has no subscription; the subscribed channels are console:console."
+    assert wrong.stderr.strip() == (
+        "console:x has no subscription; the subscribed channels are console:console."
+    )
     shapeless = pactwatch(tmp_path, "digest", "--channel", "console")
     assert shapeless.returncode == 2 and "is not PLATFORM:ID" in shapeless.stderr
 

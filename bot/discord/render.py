@@ -16,6 +16,7 @@ from urllib.parse import quote
 import discord.utils
 
 from bot.commands.model import Reply, ReplyItem
+from bot.invisible import strip_invisible
 from bot.models import Alert, Digest, Evidence, Label, SourceLink, StoryLine, Summary
 
 # Discord's documented limits (https://discord.com/developers/docs/resources/message#embed-object-embed-limits).
@@ -57,8 +58,9 @@ class MessagePart:
 
 
 def esc(text: str) -> str:
-    """Feed or user text, safe in Discord markdown: no formatting, links or mentions of its own."""
-    text = discord.utils.escape_markdown(text, ignore_links=False)
+    """Feed or user text, safe in Discord markdown: no formatting, links or mentions of its own, and no
+    invisible characters that would make it read differently."""
+    text = discord.utils.escape_markdown(strip_invisible(text), ignore_links=False)
     text = discord.utils.escape_mentions(text)
     # A bare "<" could still open a channel/emoji/timestamp tag; a masked link needs "[..](..)".
     return text.replace("<", "\\<")

@@ -15,6 +15,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from bot.commands.model import Reply, ReplyItem
+from bot.invisible import strip_invisible
 from bot.models import Alert, Digest, Evidence, Payload, StoryLine, Summary
 
 Block = dict[str, Any]
@@ -57,13 +58,15 @@ class SlackMessage:
 
 
 def escape(text: str) -> str:
-    """Feed or user text made inert for mrkdwn: ``&``, ``<`` and ``>`` as entities."""
-    return "".join(_ESCAPES.get(ch, ch) for ch in text)
+    """Feed or user text made inert for mrkdwn: ``&``, ``<`` and ``>`` as entities, invisible characters
+    removed."""
+    return "".join(_ESCAPES.get(ch, ch) for ch in strip_invisible(text))
 
 
 def clip(text: str, max_len: int) -> str:
     """``text`` escaped and cut to at most ``max_len`` characters, never inside an entity; a cut text
     ends with an ellipsis."""
+    text = strip_invisible(text)
     if "\n" in text or "\r" in text:
         text = " ".join(text.split())
     pieces = [_ESCAPES.get(ch, ch) for ch in text]
@@ -81,7 +84,7 @@ def clip(text: str, max_len: int) -> str:
 
 def plain_clip(text: str, max_len: int) -> str:
     """Plain text (header blocks, no markup) cut to ``max_len`` characters."""
-    text = " ".join(text.split())
+    text = " ".join(strip_invisible(text).split())
     return text if len(text) <= max_len else text[: max_len - 1].rstrip() + ELLIPSIS
 
 

@@ -10,6 +10,8 @@ from bot.discord.render import (
     EMBEDS_PER_MESSAGE,
     embed_chars,
     nonce_for,
+    render_alert,
+    render_digest,
     render_reply,
 )
 from bot.models import Evidence
@@ -55,3 +57,30 @@ def test_error_reply_and_attachment() -> None:
 def test_nonces_are_short_and_distinct_per_part() -> None:
     nonces = {nonce_for("digest:12:2026-11-02T08:00:00+00:00", i) for i in range(50)}
     assert len(nonces) == 50 and all(len(n) <= 25 for n in nonces)
+
+
+SPOOFED = "Treaty \u202eTASS\u202c says\u200b \u2066no\u2069 troops\ufeff"
+
+
+def test_invisible_characters_never_reach_discord() -> None:
+    from bot.invisible import INVISIBLE
+    from bot.models import Alert, Digest, DigestSection, SourceLink, StoryLine
+
+    alert = Alert(
+        article_id=1, title=SPOOFED, url="https://news.example/a", source="Agency\u200f",
+        published=datetime(2026, 11, 2, tzinfo=UTC), lang="en",
+        evidence=Evidence(terms=("treaty",), snippet=SPOOFED, highlights=((0, 6),)),
+    )  # fmt: skip
+    line = StoryLine(
+        story_id=1, title=SPOOFED, url="https://news.example/a", published=alert.published,
+        sources=(SourceLink(name="Agency\u202e", url="https://news.example/a"),),
+    )  # fmt: skip
+    digest = Digest(
+        title="d", window_start=alert.published, window_end=alert.published, story_count=1, article_count=1,
+        sections=(DigestSection(kind="other", ref="other", title="Other", stories=(line,)),),
+    )  # fmt: skip
+    parts = render_alert(alert, key="k", mention_role=None) + render_digest(digest, key="d")
+    text = repr([(p.content, p.embeds) for p in parts])
+    rendered = "".join(str(p.content) + str(p.embeds) for p in parts)
+    assert not INVISIBLE & set(rendered), text
+    assert "Treaty TASS says no troops" in rendered.replace("\\", "")

@@ -210,3 +210,21 @@ def test_evidence_never_leaves_markup(snippet: str, spans: list[tuple[int, int]]
     out = evidence_text(Evidence(terms=(), snippet=snippet, highlights=highlights), 500)
     assert len(out) <= 500
     assert "<" not in out and ">" not in out
+
+
+def test_invisible_characters_never_reach_slack() -> None:
+    from bot.invisible import INVISIBLE
+
+    spoofed = "Treaty \u202eTASS\u202c says\u200b \u2066no\u2069 troops\ufeff"
+    alert = Alert(
+        article_id=1, title=spoofed, url="https://news.example/a", source="Agency\u200f",
+        published=NOW, lang="en", evidence=Evidence(terms=("treaty",), snippet=spoofed, highlights=((0, 6),)),
+    )  # fmt: skip
+    section = DigestSection(kind="other", ref="other", title="Other", stories=(story(1, title=spoofed),))
+    digest = Digest(
+        title=spoofed, window_start=NOW, window_end=NOW, story_count=1, article_count=1, sections=(section,)
+    )
+    messages = [render_alert(alert, LIMITS), *render_digest(digest, LIMITS)]
+    rendered = "".join(m.text + repr(m.blocks) for m in messages)
+    assert not INVISIBLE & set(rendered)
+    assert "Treaty TASS says no troops" in rendered
