@@ -221,6 +221,7 @@ async def build_services(
             batch=settings.outbox_batch,
             max_attempts=settings.send_max_attempts,
             send_timeout=settings.send_timeout_seconds,
+            retry_min_seconds=settings.send_retry_min_seconds,
             on_result=lambda d, r: metrics.deliveries.labels(d.platform, r.status).inc(),
             scrub=SecretRedactor(settings.secret_values()).scrub,
             wake=core.outbox_wake,

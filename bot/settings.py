@@ -139,6 +139,8 @@ class Settings(BaseSettings):
     outbox_interval_seconds: float = Field(2.0, gt=0)
     send_timeout_seconds: float = Field(15.0, gt=0)
     send_max_attempts: int = Field(12, ge=1)
+    # The shortest wait before a failed send is tried again, whatever Retry-After the platform gave.
+    send_retry_min_seconds: float = Field(1.0, gt=0)
     alert_max_age_hours: float = Field(48.0, gt=0)
     alerts_per_channel_per_hour: int = Field(10, ge=1)
 

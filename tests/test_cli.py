@@ -305,7 +305,7 @@ def test_digest_for_a_channel_in_its_zone_and_every_story(tmp_path: Path) -> Non
     top2 = {"PACTWATCH_DIGEST_TOP_PER_SECTION": "2"}
     capped = pactwatch(tmp_path, "digest", "--since", "30d", "--channel", "console:console", **top2)
     assert capped.returncode == 0, capped.stderr
-    assert "KST – " in capped.stdout.splitlines()[1], "the window in the subscription's zone"
+    assert "KST · " in capped.stdout.splitlines()[1], "the window in the subscription's zone"
     assert "… and" in capped.stdout
     every = pactwatch(tmp_path, "digest", "--since", "30d", "--channel", "console:console", "--all", **top2)
     assert every.returncode == 0 and "… and" not in every.stdout

@@ -10,14 +10,26 @@ from zoneinfo import ZoneInfo
 from bot.models import Alert, Delivery, Digest, Payload, Platform, SendResult, Summary
 
 
-def local_time(when: datetime, zone: str) -> str:
-    """``when`` in ``zone`` as "2026-11-02 17:00 KST" (UTC when the zone is unknown here)."""
+def _tz(zone: str) -> ZoneInfo:
     try:
-        tz = ZoneInfo(zone)
-    except (KeyError, ValueError):
-        tz = ZoneInfo("UTC")
-    local = when.astimezone(tz)
+        return ZoneInfo(zone)
+    except (KeyError, ValueError):  # a zone this machine does not know: UTC
+        return ZoneInfo("UTC")
+
+
+def local_time(when: datetime, zone: str) -> str:
+    """``when`` in ``zone`` as "2026-11-02 17:00 KST"."""
+    local = when.astimezone(_tz(zone))
     return f"{local:%Y-%m-%d %H:%M} {local.tzname()}"
+
+
+def local_window(start: datetime, end: datetime, zone: str) -> str:
+    """A window in ``zone`` as "2026-11-01 17:00 – 2026-11-02 17:00 KST" (the zone named once when both
+    ends share its abbreviation)."""
+    a, b = start.astimezone(_tz(zone)), end.astimezone(_tz(zone))
+    if a.tzname() == b.tzname():
+        return f"{a:%Y-%m-%d %H:%M} – {b:%Y-%m-%d %H:%M} {b.tzname()}"
+    return f"{local_time(start, zone)} – {local_time(end, zone)}"
 
 
 def render_text(payload: Payload) -> str:
@@ -46,7 +58,7 @@ def render_text(payload: Payload) -> str:
 def render_digest_text(d: Digest) -> str:
     lines = [
         d.title,
-        f"{local_time(d.window_start, d.zone)} – {local_time(d.window_end, d.zone)} · "
+        f"{local_window(d.window_start, d.window_end, d.zone)} · "
         f"{d.story_count} stories from {d.article_count} articles",
     ]
     if d.note:

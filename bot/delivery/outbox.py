@@ -11,7 +11,7 @@ import os
 import socket
 from collections import defaultdict
 from collections.abc import Callable, Mapping
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from bot.crashpoints import crashpoint
 from bot.models import Delivery, SendResult, Sink
@@ -32,6 +32,7 @@ class OutboxSender:
         batch: int = 50,
         max_attempts: int = 12,
         send_timeout: float = 15.0,
+        retry_min_seconds: float = 1.0,
         on_result: Callable[[Delivery, SendResult], None] | None = None,
         scrub: Callable[[str], str] = lambda text: text,
         wake: asyncio.Event | None = None,
@@ -43,6 +44,7 @@ class OutboxSender:
         self.batch = batch
         self.max_attempts = max_attempts
         self.send_timeout = send_timeout
+        self.retry_min_seconds = retry_min_seconds
         self.on_result = on_result
         # Error text comes from the platform (or a hostile stand-in) and is stored and logged: it must
         # never carry a token, so it passes through the same redaction as the logs.
@@ -73,19 +75,25 @@ class OutboxSender:
         return sent
 
     async def _send_channel(self, deliveries: list[Delivery]) -> int:
+        """Send one channel's deliveries in order; after one that must wait (a retry, or a channel that
+        refuses us), the rest of the batch waits too, so none overtakes it."""
         sent = 0
         for i, d in enumerate(deliveries):
-            outcome = await self._send_one(d)
+            outcome, not_before = await self._send_one(d)
             if outcome == "sent":
                 sent += 1
-            elif outcome == "channel_gone":
-                # The rest of this channel's batch waits for `resume` too; release their leases.
+            elif outcome in ("channel_gone", "retry"):
+                # Release the rest's leases: for `resume` after channel_gone, else until the retry is due.
                 for rest in deliveries[i + 1 :]:
-                    await self.store.finish(rest.id, owner=self.owner, now=self.clock(), status="pending")
+                    await self.store.finish(
+                        rest.id, owner=self.owner, now=self.clock(), status="pending", not_before=not_before
+                    )
                 break
         return sent
 
-    async def _send_one(self, d: Delivery) -> str:
+    async def _send_one(self, d: Delivery) -> tuple[str, datetime | None]:
+        """Send (or reconcile) one delivery and settle its row: the outcome, and for a retry when it is
+        due again."""
         sink = self.sinks[d.platform]
         now = self.clock()
         if d.attempts > 0:
@@ -95,13 +103,12 @@ class OutboxSender:
             except Exception as exc:
                 reason = self.scrub(str(exc))
                 log.warning("could not reconcile delivery %s: %s; will retry later", d.key, reason)
-                await self._retry(d, SendResult("retry", reason=reason))
-                return "retry"
+                return "retry", await self._retry(d, SendResult("retry", reason=reason))
             if found is not None:
                 log.info("delivery %s was already posted before a restart (message %s)", d.key, found)
                 crashpoint("outbox.reconciled")
                 await self.store.finish(d.id, owner=self.owner, now=now, status="sent", message_id=found)
-                return "sent"
+                return "sent", None
         crashpoint("outbox.before_send")
         try:
             result = await asyncio.wait_for(sink.send(d), self.send_timeout)
@@ -120,7 +127,7 @@ class OutboxSender:
                 d.id, owner=self.owner, now=self.clock(), status="sent", message_id=result.message_id
             )
             crashpoint("outbox.finished")
-            return "sent"
+            return "sent", None
         if result.status == "channel_gone":
             reason = result.reason or "the channel refused the bot"
             log.warning(
@@ -128,31 +135,29 @@ class OutboxSender:
             )
             await self.store.set_paused(d.subscription_id, True, reason)
             await self.store.finish(d.id, owner=self.owner, now=self.clock(), status="pending", error=reason)
-            return "channel_gone"
+            return "channel_gone", None
         if result.status == "rejected":
             log.error("platform rejected delivery %s for good: %s", d.key, result.reason)
             await self.store.finish(
                 d.id, owner=self.owner, now=self.clock(), status="rejected", error=result.reason
             )
-            return "rejected"
-        await self._retry(d, result)
-        return "retry"
+            return "rejected", None
+        return "retry", await self._retry(d, result)
 
-    async def _retry(self, d: Delivery, result: SendResult) -> None:
+    async def _retry(self, d: Delivery, result: SendResult) -> datetime | None:
+        """Settle a failed send for a later try; returns when it is due, or None when given up."""
         now = self.clock()
         if d.attempts + 1 >= self.max_attempts:
             log.error("giving up on delivery %s after %d attempts: %s", d.key, d.attempts + 1, result.reason)
             await self.store.finish(d.id, owner=self.owner, now=now, status="rejected", error=result.reason)
-            return
+            return None
         delay = result.retry_after if result.retry_after is not None else min(2.0 ** (d.attempts + 1), 600.0)
+        # Never at once: a zero Retry-After would otherwise be claimed again within the same drain.
+        not_before = now + timedelta(seconds=max(delay, self.retry_min_seconds))
         await self.store.finish(
-            d.id,
-            owner=self.owner,
-            now=now,
-            status="pending",
-            error=result.reason,
-            not_before=now + timedelta(seconds=delay),
+            d.id, owner=self.owner, now=now, status="pending", error=result.reason, not_before=not_before
         )
+        return not_before
 
     async def run(self, *, interval: float, stop: asyncio.Event) -> None:
         """Drain whenever woken (new deliveries) or every ``interval`` seconds, until ``stop`` is set."""

@@ -6,7 +6,7 @@ import json
 import re
 from datetime import timedelta
 
-from bot.delivery.console import local_time, render_digest_text
+from bot.delivery.console import local_window, render_digest_text
 from bot.models import PAYLOAD_ADAPTER, Digest
 
 _SPAN = re.compile(r"^\s*(\d+)\s*([mhdw])\s*$", re.IGNORECASE)
@@ -25,7 +25,7 @@ def parse_since(text: str) -> timedelta:
 def render_markdown(d: Digest) -> str:
     lines = [
         f"# {d.title}",
-        f"*{local_time(d.window_start, d.zone)} – {local_time(d.window_end, d.zone)} · "
+        f"*{local_window(d.window_start, d.window_end, d.zone)} · "
         f"{d.story_count} stories from {d.article_count} articles*",
     ]
     if d.note:

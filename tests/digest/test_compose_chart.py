@@ -145,8 +145,8 @@ def test_markdown_links_each_url_once_and_shows_the_zone() -> None:
     md = render(d, "markdown")
     assert md.count("http://s0.example/1") == 1, md
     assert "- [story 1](http://s0.example/1) — S0, [S1](http://s1.example/1)" in md
-    assert "2026-11-02 17:00 KST – 2026-11-02 18:00 KST" in md
-    assert "2026-11-02 17:00 KST – 2026-11-02 18:00 KST" in render(d, "text")
+    assert "2026-11-02 17:00 – 2026-11-02 18:00 KST" in md
+    assert "2026-11-02 17:00 – 2026-11-02 18:00 KST" in render(d, "text")
 
 
 def test_trend_series_counts_distinct_stories_per_fact_per_day() -> None:
