@@ -14,7 +14,7 @@ methods raise only on bugs or outages, which ``Commands.safely`` turns into a lo
 from bot.commands.core import COMMANDS, DM_MESSAGE, NO_PERMISSION, ArgumentError, Commands
 from bot.commands.model import Attachment, Caller, Choice, Platform, Reply, ReplyField, ReplyItem, error_reply
 from bot.commands.ratelimit import TokenBuckets
-from bot.commands.schedule import (
+from bot.schedule import (
     ScheduleError,
     check_timezone,
     describe_cron,

@@ -23,14 +23,14 @@ from typing import TYPE_CHECKING, Any
 from bot.commands import queries
 from bot.commands.model import Attachment, Caller, Choice, Reply, ReplyField, ReplyItem, error_reply
 from bot.commands.ratelimit import TokenBuckets
-from bot.commands.schedule import (
+from bot.models import AlertsMode, Evidence, WatchSpec
+from bot.schedule import (
     ScheduleError,
     check_timezone,
     describe_cron,
     parse_digest_schedule,
     parse_quiet_hours,
 )
-from bot.models import AlertsMode, Evidence, WatchSpec
 from bot.store.repo import FeedRow, QuotaError, StoredArticle, SubscriptionRow, WatchRow
 
 if TYPE_CHECKING:

@@ -1,7 +1,8 @@
 """Stories, digests, schedules, the alert policy and the trend chart.
 
 Entry points others call: ``digest_now``, ``trend_png``, ``compose_digest``, ``install`` (wires the
-story router and the digest scheduler into the services), and ``cron_trigger`` / ``to_crontab``.
+story router and the digest scheduler into the services), and ``cron_trigger`` / ``to_crontab`` (re-exported
+from ``bot.schedule``, the one schedule grammar).
 """
 
 from __future__ import annotations
@@ -10,8 +11,8 @@ from typing import TYPE_CHECKING, Any
 
 from bot.digest.chart import trend_png
 from bot.digest.compose import compose_digest
-from bot.digest.schedule import ScheduleError, cron_trigger, to_crontab
 from bot.digest.windows import digest_now
+from bot.schedule import ScheduleError, cron_trigger, to_crontab
 
 if TYPE_CHECKING:
     from bot.app import Services

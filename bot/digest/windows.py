@@ -15,8 +15,8 @@ from typing import TYPE_CHECKING
 
 from bot.digest.clustering import clusterer_for
 from bot.digest.compose import compose_digest, empty_note, story_inputs
-from bot.digest.schedule import is_weekly
 from bot.models import Digest
+from bot.schedule import is_weekly
 from bot.store.repo import PlannedDelivery, SubscriptionRow
 
 if TYPE_CHECKING:
