@@ -53,7 +53,7 @@ _DAY_WORDS = {"daily": "*", "weekdays": "1-5", "weekends": "0,6"}
 _TIME = re.compile(r"^(\d{1,2})[:.h](\d{2})$")
 _EVERY = re.compile(r"^every (?:(\d{1,2}) ?)?h(?:ours?)?$")
 _QUIET = re.compile(r"^(\S+?)\s*-\s*(\S+)$")
-FORMS = "08:00 (daily), 'weekdays 08:00', 'weekends 08:00', 'every 6 hours', or a 5-field crontab"
+_FORMS = "08:00 (daily), 'weekdays 08:00', 'weekends 08:00', 'every 6 hours', or a 5-field crontab"
 
 
 class ScheduleError(ValueError):
@@ -120,7 +120,7 @@ def parse_digest_schedule(text: str) -> str | None:
     Raises ``ScheduleError``."""
     raw = " ".join(text.strip().lower().split())
     if not raw:
-        raise ScheduleError(f"The digest schedule is empty; use {FORMS}.")
+        raise ScheduleError(f"The digest schedule is empty; use {_FORMS}.")
     if raw in _OFF:
         return None
     words = raw.split(" ")
@@ -146,7 +146,7 @@ def parse_digest_schedule(text: str) -> str | None:
                 "A schedule may restrict the day of the month or the day of the week, not both; drop one."
             )
         return raw
-    raise ScheduleError(f"'{text.strip()[:60]}' is not a schedule; use {FORMS} such as '0 8 * * 1-5'.")
+    raise ScheduleError(f"'{text.strip()[:60]}' is not a schedule; use {_FORMS} such as '0 8 * * 1-5'.")
 
 
 def to_crontab(text: str) -> str:

@@ -30,9 +30,9 @@ class SubscriptionCommands(Gate):
         quiet: str | None = None,
     ) -> Reply:
         """Create or change this channel's subscription; arguments left None keep their value.
-        ``facts``: fact ids separated by commas or spaces, or "all". ``digest``: "08:00",
-        "weekdays 08:00", a crontab, or "off". ``mention_role``: a role id, or "off". ``quiet``:
-        "22:00-07:00" or "off"."""
+        ``facts``: fact ids separated by commas or spaces, or "all". ``digest``: any form of
+        ``bot.schedule`` ("08:00", "weekdays 08:00", "every 6 hours", a crontab) or "off".
+        ``mention_role``: a role id, or "off". ``quiet``: "22:00-07:00" or "off"."""
 
         async def body() -> Reply:
             fields: dict[str, Any] = {}
