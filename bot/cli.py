@@ -212,22 +212,6 @@ def _check_files(settings: Settings) -> list[str]:
     except CatalogError as exc:
         problems += exc.problems
     problems += check_database_url(settings.db_url)
-    problems += _check_subscriptions(settings)
-    return problems
-
-
-def _check_subscriptions(settings: Settings) -> list[str]:
-    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
-
-    problems: list[str] = []
-    for i, sub in enumerate(settings.subscriptions):
-        where = f"{settings.config_path}: subscriptions[{i}]"
-        try:
-            ZoneInfo(sub.timezone)
-        except (ZoneInfoNotFoundError, ValueError):
-            problems.append(
-                f"{where}.timezone: unknown time zone {sub.timezone!r}; use an IANA name like Asia/Seoul"
-            )
     return problems
 
 

@@ -20,6 +20,8 @@ from pydantic_settings import (
     TomlConfigSettingsSource,
 )
 
+from bot.schedule import check_timezone, parse_digest_schedule
+
 MiB = 1024 * 1024
 DEFAULT_CONFIG_PATH = Path("config/pactwatch.toml")
 
@@ -39,7 +41,7 @@ class SubscriptionConfig(BaseModel):
     platform: Literal["discord", "slack", "console"]
     channel: str
     alerts: Literal["off", "facts", "watches", "all"] = "facts"
-    digest: str | None = None  # cron ("0 8 * * *"), "08:00" or "weekdays 08:00"
+    digest: str | None = None  # any form bot.schedule accepts ("08:00", "0 8 * * *", …); kept as its crontab
     timezone: str = "UTC"
     facts: list[str] | None = None  # None: every fact
     mention_role: str | None = None
@@ -49,6 +51,16 @@ class SubscriptionConfig(BaseModel):
     def _channel_as_text(cls, v: object) -> object:
         # A Discord channel id written as a bare TOML integer is still a channel id.
         return str(v) if isinstance(v, int) else v
+
+    @field_validator("digest")
+    @classmethod
+    def _digest_crontab(cls, v: str | None) -> str | None:
+        return None if v is None else parse_digest_schedule(v)
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_timezone(cls, v: str) -> str:
+        return check_timezone(v)
 
 
 class Settings(BaseSettings):
@@ -270,5 +282,7 @@ def describe_validation_error(exc: Exception, source: str) -> list[str]:
         msg = err.get("msg", "invalid value")
         if err.get("type") == "extra_forbidden":
             msg = "unknown setting; check its spelling against the README's configuration reference"
+        elif err.get("type") == "value_error" and "error" in err.get("ctx", {}):
+            msg = str(err["ctx"]["error"])  # our validators' own sentence, without pydantic's "Value error, "
         lines.append(f"{source}: {key}: {msg}")
     return lines

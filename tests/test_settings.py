@@ -99,3 +99,36 @@ def test_check_config_lists_each_problem_with_file_and_key(tmp_path: Path) -> No
     assert any("feeds[1].url" in ln and "gopher" in ln for ln in lines), lines
     assert any("feeds[2].interval" in ln for ln in lines), lines
     assert all(ln.startswith(str(tmp_path / "feeds.toml")) for ln in lines), lines
+
+
+def test_check_config_rejects_a_bad_digest_schedule_or_time_zone(tmp_path: Path) -> None:
+    """The settings file's subscriptions go through the one schedule grammar (bot.schedule)."""
+    sub = '[[subscriptions]]\nplatform = "console"\nchannel = "c"\n'
+    r = _check_config(tmp_path, sub + 'digest = "99 99 * * *"\n')
+    assert r.returncode == 1
+    assert r.stdout.splitlines() == [
+        f"{tmp_path / 'pactwatch.toml'}: subscriptions.0.digest: "
+        "The crontab's minute field allows 0–59, not 99."
+    ]
+    r = _check_config(tmp_path, sub + 'digest = "every 5 hours"\ntimezone = "Mars/Olympus"\n')
+    assert r.returncode == 1
+    lines = r.stdout.splitlines()
+    assert len(lines) == 2, lines
+    assert "subscriptions.0.digest: 'every 5 hours' must divide a day evenly" in lines[0]
+    assert lines[1].endswith(
+        "subscriptions.0.timezone: 'Mars/Olympus' is not a time zone; use an IANA name like Asia/Seoul, "
+        "Europe/Moscow or UTC."
+    )
+    r = _check_config(tmp_path, sub + 'digest = "weekdays 08:00"\ntimezone = "Asia/Seoul"\n')
+    assert r.returncode == 0, r.stdout + r.stderr
+
+
+@pytest.mark.parametrize(
+    ("digest", "cron"),
+    [("08:00", "0 8 * * *"), ("every 6 hours", "0 */6 * * *"), ("off", None), (None, None)],
+)
+def test_subscription_digest_is_kept_as_its_crontab(digest: str | None, cron: str | None) -> None:
+    from bot.settings import SubscriptionConfig
+
+    sub = SubscriptionConfig(platform="slack", channel="C1", digest=digest, timezone=" Asia/Seoul")
+    assert sub.digest == cron and sub.timezone == "Asia/Seoul"

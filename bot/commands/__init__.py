@@ -2,7 +2,7 @@
 
 Usage from an adapter::
 
-    commands = Commands(services)
+    commands = Commands(services)  # anything with the members of CommandServices
     reply = await commands.safely(commands.watch_add(caller, query, label, alert))
     # render `reply` (a plain ``Reply``) for the platform, escaping every text in it
 
@@ -11,10 +11,13 @@ permission, DM and rate-limit problems come back as ``Reply(error=True, ephemera
 methods raise only on bugs or outages, which ``Commands.safely`` turns into a logged error reply.
 """
 
-from bot.commands.core import COMMANDS, DM_MESSAGE, NO_PERMISSION, ArgumentError, Commands
+from bot.commands.core import Commands
+from bot.commands.gate import DM_MESSAGE, NO_PERMISSION, ArgumentError
 from bot.commands.model import Attachment, Caller, Choice, Platform, Reply, ReplyField, ReplyItem, error_reply
+from bot.commands.ports import CommandServices
 from bot.commands.ratelimit import TokenBuckets
-from bot.commands.schedule import (
+from bot.commands.status import COMMANDS
+from bot.schedule import (
     ScheduleError,
     check_timezone,
     describe_cron,
@@ -30,6 +33,7 @@ __all__ = [
     "Attachment",
     "Caller",
     "Choice",
+    "CommandServices",
     "Commands",
     "Platform",
     "Reply",

@@ -9,11 +9,9 @@ from __future__ import annotations
 
 import dataclasses
 from datetime import datetime
-from typing import Literal
 
 from bot.models import Evidence
-
-Platform = Literal["discord", "slack", "console"]
+from bot.models import Platform as Platform  # re-exported: the one definition is bot.models'
 
 
 @dataclasses.dataclass(frozen=True, slots=True)

@@ -13,38 +13,21 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Mapping, Sequence
-from datetime import datetime, time, timedelta
+from datetime import datetime, timedelta
 
 from bot.delivery.routing import plan_alerts
 from bot.digest.clustering import StoryClusterer
-from bot.digest.schedule import ScheduleError, zone
 from bot.models import Fact
 from bot.poller import MatcherCache, NewArticle
+from bot.schedule import is_quiet
 from bot.store.repo import PlannedDelivery, Store, SubscriptionRow
 
 HOUR = timedelta(hours=1)
 
 
-def _hhmm(value: str) -> time | None:
-    try:
-        h, m = value.split(":")
-        return time(int(h), int(m))
-    except ValueError:
-        return None
-
-
 def in_quiet_hours(sub: SubscriptionRow, now: datetime) -> bool:
     """Whether ``now`` falls in the subscription's quiet hours (its local time; may wrap midnight)."""
-    if not sub.quiet_start or not sub.quiet_end:
-        return False
-    start, end = _hhmm(sub.quiet_start), _hhmm(sub.quiet_end)
-    if start is None or end is None or start == end:
-        return False
-    try:
-        local = now.astimezone(zone(sub.timezone)).time()
-    except ScheduleError:
-        local = now.time()
-    return start <= local < end if start < end else (local >= start or local < end)
+    return is_quiet(sub.quiet_start, sub.quiet_end, now, sub.timezone)
 
 
 def apply_policy(

@@ -8,10 +8,11 @@ from datetime import datetime
 from typing import TYPE_CHECKING
 
 from bot.digest.clustering import StoryClusterer
-from bot.digest.schedule import ScheduleError, canonical_fire, cron_trigger, latest_fire
+from bot.digest.schedule import canonical_fire, latest_fire
 from bot.digest.summary import Summaries
 from bot.digest.windows import Digests
 from bot.ports import Clock
+from bot.schedule import ScheduleError, cron_trigger
 from bot.store.repo import Store, SubscriptionRow
 
 if TYPE_CHECKING:

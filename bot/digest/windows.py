@@ -16,9 +16,9 @@ from zoneinfo import ZoneInfo
 from bot.digest.chart import render_trend
 from bot.digest.clustering import StoryClusterer
 from bot.digest.compose import compose_digest, empty_note, story_inputs
-from bot.digest.schedule import is_weekly
 from bot.models import Digest, Fact
 from bot.ports import Clock, Wake
+from bot.schedule import is_weekly
 from bot.settings import Settings
 from bot.store.repo import PlannedDelivery, Store, SubscriptionRow
 

@@ -230,6 +230,8 @@ async def test_subscribe_settings_unsubscribe(
         ({"alerts": "loud"}, "Alerts must be one of"),
         ({"digest": "tomorrow"}, "not a schedule"),
         ({"digest": "61 8 * * *"}, "minute field allows 0–59"),
+        ({"digest": "every 5 hours"}, "must divide a day evenly"),
+        ({"digest": "0 8 1 * 1"}, "not both"),
         ({"timezone": "Mars/Olympus"}, "not a time zone"),
         ({"facts": "treaty_signed, nope"}, "Unknown fact id 'nope'"),
         ({"mention_role": "everyone!"}, "mention role"),
@@ -242,6 +244,13 @@ async def test_subscribe_bad_input(
     r = await commands.subscribe(admin, **kwargs)
     assert r.error and words in r.body[0]
     assert await svc.store.get_subscription("discord", "100") is None
+
+
+async def test_subscribe_every_n_hours(commands: Commands, admin: Caller, svc: Services) -> None:
+    r = await commands.subscribe(admin, digest="every 6 hours", timezone="Asia/Seoul")
+    assert not r.error and "every 6 hours (Asia/Seoul)" in r.text
+    sub = await svc.store.get_subscription("discord", "100")
+    assert sub is not None and sub.digest_cron == "0 */6 * * *"
 
 
 async def test_paused_subscription_shows_and_resumes(

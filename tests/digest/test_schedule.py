@@ -1,4 +1,4 @@
-"""Schedules: crontab translation, time zones across DST, the fall-back double fire, misfires, and
+"""The digest scheduler: time zones across DST, the fall-back double fire, misfires, and
 digest windows across a restart (nothing twice, nothing missed)."""
 
 from __future__ import annotations
@@ -12,16 +12,9 @@ from typing import Any
 import pytest
 
 from bot.app import Services
-from bot.digest.schedule import (
-    ScheduleError,
-    canonical_fire,
-    cron_trigger,
-    is_weekly,
-    latest_fire,
-    to_crontab,
-    translate_dow,
-)
+from bot.digest.schedule import canonical_fire, latest_fire
 from bot.models import PAYLOAD_ADAPTER, Digest
+from bot.schedule import cron_trigger
 from tests.conftest import FakeClock
 from tests.digest.conftest import article, ingest
 
@@ -39,19 +32,6 @@ def fires(expr: str, tz: str, start: datetime, n: int) -> list[datetime]:
         prev = nxt.astimezone(UTC)
         now = prev + timedelta(microseconds=1)
     return out
-
-
-def test_standard_day_of_week_is_translated_not_passed_through() -> None:
-    assert translate_dow("1-5") == "mon,tue,wed,thu,fri"
-    assert translate_dow("0") == translate_dow("7") == "sun"
-    assert translate_dow("5-7") == "fri,sat,sun"
-    assert translate_dow("*/2") == "tue,thu,sat,sun"
-    assert translate_dow("0-6") == "*"
-    # weekdays 08:00 from a Saturday: Mon..Fri only (passed through, APScheduler would say Tue..Sat).
-    got = fires(to_crontab("weekdays 08:00"), "UTC", datetime(2026, 11, 7, tzinfo=UTC), 5)
-    assert [d.strftime("%a %H:%M") for d in got] == [
-        f"{d} 08:00" for d in ("Mon", "Tue", "Wed", "Thu", "Fri")
-    ]
 
 
 def test_seoul_0800_is_2300_utc_the_day_before() -> None:
@@ -90,18 +70,6 @@ def test_fall_back_fires_twice_but_is_one_fire(
 def test_dst_spring_forward_keeps_local_time() -> None:
     got = fires("0 8 * * *", "America/New_York", datetime(2026, 3, 7, tzinfo=UTC), 2)
     assert [d.hour for d in got] == [13, 12]  # 08:00 EST then 08:00 EDT
-
-
-def test_schedule_forms_and_errors() -> None:
-    assert to_crontab("08:00") == "0 8 * * *"
-    assert to_crontab("weekdays 7:30") == "30 7 * * 1-5"
-    assert to_crontab("every 6 hours") == "0 */6 * * *"
-    assert is_weekly("0 8 * * 1") and not is_weekly("0 8 * * 1-5") and not is_weekly("08:00")
-    for bad, word in [("25:00", "time of day"), ("every 5 hours", "divide"), ("0 8 1 * 1", "not both")]:
-        with pytest.raises(ScheduleError, match=word):
-            cron_trigger(bad, "UTC")
-    with pytest.raises(ScheduleError, match="IANA"):
-        cron_trigger("08:00", "Mars/Olympus")
 
 
 def test_latest_fire() -> None:

@@ -1,0 +1,120 @@
+"""Fact and article commands: the catalog with recent counts, a fact's latest stories, and why an
+article matched. Reads are scoped to the feeds the caller's tenant may see."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from bot.commands.gate import ID, ArgumentError, Gate, choices
+from bot.commands.model import Caller, Choice, Reply, ReplyItem, error_reply
+from bot.commands.queries import latest_matches, match_counts, visible_feed_ids
+from bot.models import Evidence
+
+
+class ArticleCommands(Gate):
+    """``facts``, ``fact``, ``why``: open to everyone."""
+
+    async def facts(self, caller: Caller) -> Reply:
+        async def body() -> Reply:
+            days = self._cfg.command_recent_days
+            counts = await match_counts(
+                self.svc.store, kind="fact", since=self._now() - timedelta(days=days), tenant=caller.tenant
+            )
+            items = tuple(
+                ReplyItem(
+                    title=f.title,
+                    ref=f.id,
+                    lines=(f.statement, f"{counts.get(f.id, 0)} matches in {days} days · {f.priority}"),
+                )
+                for f in self.svc.facts
+            )
+            return Reply(
+                title=f"Key facts ({len(items)})",
+                items=items,
+                footer="Run fact <id> for a fact's latest stories.",
+            )
+
+        return await self._run(caller, body)
+
+    async def fact(self, caller: Caller, fact_id: str) -> Reply:
+        async def body() -> Reply:
+            fid = self._text(fact_id, "fact id", limit=64)
+            fact = next((f for f in self.svc.facts if f.id == fid), None)
+            if fact is None:
+                return error_reply(
+                    f"There is no fact '{fid[:40]}'; run facts to see the ids.", title="Unknown fact"
+                )
+            found = await latest_matches(
+                self.svc.store,
+                kind="fact",
+                ref=fact.id,
+                tenant=caller.tenant,
+                limit=self._cfg.command_list_max,
+            )
+            items = tuple(
+                ReplyItem(title=m.title, url=m.url, lines=(m.source,), evidence=m.evidence, time=m.published)
+                for m in found
+            )
+            lines = (fact.statement,) if found else (fact.statement, "No stored story reports this fact yet.")
+            return Reply(
+                title=fact.title, body=lines, items=items, footer=f"fact {fact.id} · {fact.priority}"
+            )
+
+        return await self._run(caller, body)
+
+    async def why(self, caller: Caller, ref: str) -> Reply:
+        async def body() -> Reply:
+            raw = self._text(ref, "article link or id", limit=self._cfg.feed_url_max_chars)
+            if ID.match(raw):
+                stored = await self.svc.store.get_article(self._id(raw, "article", "fact <id>"))
+            elif raw.lower().startswith(("http://", "https://")):
+                stored = await self.svc.store.find_article_by_url(raw)
+            else:
+                raise ArgumentError("Give an article's link (https://…) or its id number.")
+            visible = await visible_feed_ids(self.svc.store, caller.tenant)
+            if stored is None or stored.feed_id not in visible:
+                return error_reply(
+                    "pactwatch has not stored that article; it only knows articles from its feeds, "
+                    "by link or id.",
+                    title="Unknown article",
+                )
+            a = stored.article
+            facts = {f.id: f for f in self.svc.facts}
+            own = (
+                {str(w.id): w for w in await self.svc.store.list_watches(tenant=caller.tenant)}
+                if caller.tenant
+                else {}
+            )
+            items = [
+                ReplyItem(
+                    title=a.title, url=a.url, lines=(f"{a.source} · article {stored.id}",), time=a.published
+                )
+            ]
+            relevance: Evidence | None = None
+            for kind, hit_ref, ev in await self.svc.store.article_matches(stored.id):
+                if kind == "fact" and hit_ref in facts:
+                    items.append(ReplyItem(title=f"Fact: {facts[hit_ref].title}", ref=hit_ref, evidence=ev))
+                elif kind == "watch" and hit_ref in own:
+                    w = own[hit_ref]
+                    items.append(ReplyItem(title=f"Watch #{w.id}: {w.label or w.query}", evidence=ev))
+                elif kind == "relevance":
+                    relevance = ev
+            matched = len(items) - 1
+            lines = [
+                f"Matched {matched} fact{'s' if matched != 1 else ''} or watches."
+                if matched
+                else "It matched no fact or watch of this server."
+            ]
+            lines.append(
+                "It is North Korea–Russia coverage."
+                if stored.relevant
+                else "It was not judged North Korea–Russia coverage."
+            )
+            if relevance is not None:
+                items.insert(1, ReplyItem(title="Relevance", evidence=relevance))
+            return Reply(title="Why this article matched", body=tuple(lines), items=tuple(items))
+
+        return await self._run(caller, body)
+
+    async def complete_facts(self, caller: Caller, prefix: str) -> list[Choice]:
+        return choices(prefix, ((f.id, f"{f.id} — {f.title}") for f in self.svc.facts))
