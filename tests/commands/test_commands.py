@@ -382,6 +382,18 @@ async def test_feeds_add_refuses_bad_urls(
     assert await svc.store.list_feeds() == []
 
 
+async def test_feeds_add_refuses_credentials_and_never_echoes_them(
+    commands: Commands, admin: Caller, svc: Services, caplog: pytest.LogCaptureFixture
+) -> None:
+    r = await commands.feeds_add(admin, "https://reader:s3cr3t-pw@feeds.example.org/private.xml")
+    assert r.error and r.title == "Feed refused"
+    assert "user name or password" in r.body[0]
+    shown = " ".join([r.title or "", *r.body, *(i.title for i in r.items)])
+    assert "s3cr3t-pw" not in shown and "reader" not in shown
+    assert "s3cr3t-pw" not in caplog.text
+    assert await svc.store.list_feeds(enabled_only=False) == []
+
+
 async def test_feeds_add_refuses_private_addresses_when_not_allowed(
     commands: Commands, admin: Caller, svc: Services
 ) -> None:
