@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
@@ -59,6 +60,10 @@ def run() -> None:
     settings = _settings_or_exit()
     _setup_logging(settings)
     from bot.app import run_service
+    from bot.settings import missing_config_file
+
+    if missing := missing_config_file():
+        logging.getLogger("pactwatch").warning("%s", missing)
     from bot.feedlist import FeedListError
     from bot.matching import CatalogError
     from bot.settings import ConfigurationError
@@ -179,22 +184,52 @@ def facts() -> None:
 
 @main.command("check-config")
 def check_config() -> None:
-    """Validate the settings file, the feed list and the fact catalog; one line per problem."""
-    from bot.settings import _config_path_from_env
+    """Check everything ``run`` will use: the settings, the feed list, the fact catalog and relevance
+    word lists, the database (tried briefly). One line per problem on stdout; exit 1 on any."""
+    from bot.settings import _config_path_from_env, missing_config_file
 
     problems: list[str] = []
+    missing = missing_config_file()
+    if missing:
+        problems.append(missing)
     try:
         settings = load_settings()
     except Exception as exc:
         problems += describe_validation_error(exc, str(_config_path_from_env()))
         settings = None
+    warnings: list[str] = []
     if settings is not None:
         problems += _check_files(settings)
+        db_problem, warnings = asyncio.run(_check_network(settings))
+        if db_problem:
+            problems.append(f"DATABASE_URL: {db_problem}")
+        _say_what_was_read(settings)
     for p in problems:
         click.echo(p)
+    for w in warnings:
+        click.echo(f"warning: {w}", err=True)
     if problems:
         sys.exit(1)
     click.echo("configuration OK", err=True)
+
+
+def _say_what_was_read(settings: Settings) -> None:
+    path = settings.config_path
+    click.echo(
+        f"settings: {path if path.is_file() else 'none (built-in defaults and the environment)'}", err=True
+    )
+    click.echo(f"feeds: {settings.resolved_feeds_file()}", err=True)
+    click.echo(f"facts: {settings.resolved_facts_file()}", err=True)
+    click.echo(f"database: {_redacted_db_url(settings.db_url)}", err=True)
+
+
+def _redacted_db_url(url: str) -> str:
+    from sqlalchemy.engine import make_url
+
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except Exception:
+        return "(unparseable)"
 
 
 def _check_files(settings: Settings) -> list[str]:
@@ -213,6 +248,32 @@ def _check_files(settings: Settings) -> list[str]:
         problems += exc.problems
     problems += check_database_url(settings.db_url)
     return problems
+
+
+async def _check_network(settings: Settings) -> tuple[str | None, list[str]]:
+    """The database tried briefly, and a warning per feed on a private address the fetcher will refuse."""
+    from bot.feedlist import FeedListError, load_feed_list
+    from bot.ingest.netguard import private_address_of
+    from bot.store.db import check_database_url, probe_database
+
+    db_problem = None
+    if not check_database_url(settings.db_url):
+        db_problem = await probe_database(settings.db_url, within=settings.check_config_db_seconds)
+    warnings: list[str] = []
+    if not settings.allow_private_networks:
+        try:
+            specs = load_feed_list(settings.resolved_feeds_file())
+        except FeedListError:
+            specs = []  # already reported
+        found = await asyncio.gather(*(private_address_of(spec.url) for spec in specs))
+        for spec, addr in zip(specs, found, strict=True):
+            if addr is not None:
+                where = f"{settings.resolved_feeds_file()}: feed {spec.name or spec.url!r}"
+                warnings.append(
+                    f"{where} is at {addr}, a private address, which the fetcher refuses; set "
+                    "PACTWATCH_ALLOW_PRIVATE_NETWORKS=true to poll it."
+                )
+    return db_problem, warnings
 
 
 @main.command()

@@ -153,6 +153,8 @@ class Settings(BaseSettings):
     send_max_attempts: int = Field(12, ge=1)
     # The shortest wait before a failed send is tried again, whatever Retry-After the platform gave.
     send_retry_min_seconds: float = Field(1.0, gt=0)
+    # How long check-config waits for the database to answer.
+    check_config_db_seconds: float = Field(5.0, gt=0)
     alert_max_age_hours: float = Field(48.0, gt=0)
     alerts_per_channel_per_hour: int = Field(10, ge=1)
 
@@ -194,9 +196,14 @@ class Settings(BaseSettings):
     health_port: int = Field(8080, ge=0, le=65535)  # 0 disables it
 
     # --- logging -----------------------------------------------------------------------------------
-    log_level: str = "INFO"
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"] = "INFO"
 
     subscriptions: list[SubscriptionConfig] = Field(default_factory=list)
+
+    @field_validator("log_level", mode="before")
+    @classmethod
+    def _log_level_upper(cls, v: object) -> object:
+        return v.strip().upper() if isinstance(v, str) else v
 
     @model_validator(mode="after")
     def _check_backoff(self) -> Settings:
@@ -268,6 +275,17 @@ def load_settings(**overrides: Any) -> Settings:
     """Build the settings from the environment, ``.env`` and the TOML file. Raises pydantic's
     ``ValidationError`` on bad values; ``describe_validation_error`` turns it into one line per problem."""
     return Settings(**overrides)
+
+
+def missing_config_file() -> str | None:
+    """One sentence when ``PACTWATCH_CONFIG`` names a file that does not exist (the defaults are used)."""
+    raw = os.environ.get("PACTWATCH_CONFIG")
+    if raw and not Path(raw).is_file():
+        return (
+            f"PACTWATCH_CONFIG names {raw}, which is not a file, so the defaults are used; create it, or "
+            "unset PACTWATCH_CONFIG."
+        )
+    return None
 
 
 def describe_validation_error(exc: Exception, source: str) -> list[str]:

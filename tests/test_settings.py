@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -67,6 +68,66 @@ def test_check_config_passes_on_the_shipped_defaults(tmp_path: Path) -> None:
     r = _check_config(tmp_path, "")
     assert r.returncode == 0, r.stdout + r.stderr
     assert r.stdout == ""
+
+
+def test_check_config_says_what_it_read(tmp_path: Path) -> None:
+    r = _check_config(tmp_path, 'log_level = "debug"\n')
+    assert r.returncode == 0, r.stdout + r.stderr
+    read = dict(line.split(": ", 1) for line in r.stderr.splitlines() if ": " in line)
+    assert read["settings"] == str(tmp_path / "pactwatch.toml")
+    assert read["feeds"].endswith("feeds.toml") and read["facts"].endswith("facts.toml")
+    assert read["database"].startswith("sqlite+aiosqlite:///")
+    assert r.stderr.splitlines()[-1] == "configuration OK"
+
+
+def test_check_config_refuses_an_unknown_log_level(tmp_path: Path) -> None:
+    r = _check_config(tmp_path, 'log_level = "CHATTY"\n')
+    assert r.returncode == 1
+    [line] = r.stdout.splitlines()
+    assert line.startswith(f"{tmp_path / 'pactwatch.toml'}: log_level: ") and "'DEBUG'" in line, line
+
+
+def test_check_config_reports_a_settings_file_that_does_not_exist(tmp_path: Path) -> None:
+    env = _clean_env(tmp_path, PACTWATCH_CONFIG=str(tmp_path / "nowhere.toml"))
+    r = subprocess.run(
+        [sys.executable, "-m", "bot", "check-config"], capture_output=True, text=True, env=env, cwd=tmp_path,
+        timeout=60,
+    )  # fmt: skip
+    assert r.returncode == 1
+    assert r.stdout.splitlines() == [
+        f"PACTWATCH_CONFIG names {tmp_path / 'nowhere.toml'}, which is not a file, so the defaults are used; "
+        "create it, or unset PACTWATCH_CONFIG."
+    ]
+
+
+def test_check_config_tries_the_database(tmp_path: Path) -> None:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        dead = s.getsockname()[1]  # nothing listens here once the socket closes
+    r = _check_config(tmp_path, f'database_url = "postgresql+asyncpg://u:hunter2@127.0.0.1:{dead}/x"\n')
+    assert r.returncode == 1
+    [line] = r.stdout.splitlines()
+    assert line.startswith("DATABASE_URL: cannot connect to the database: ") and "hunter2" not in line, line
+    assert "hunter2" not in r.stderr
+    not_a_folder = tmp_path / "notes.txt"
+    not_a_folder.write_text("a file where the data folder should be")
+    r = _check_config(tmp_path, f'database_url = "sqlite+aiosqlite:///{not_a_folder}/sub/p.db"\n')
+    assert r.returncode == 1
+    assert r.stdout.strip() == (
+        f"DATABASE_URL: the database file {not_a_folder}/sub/p.db cannot be created: {not_a_folder} is not a "
+        "writable folder"
+    )
+
+
+def test_check_config_warns_about_feeds_on_private_addresses(tmp_path: Path) -> None:
+    feeds = '[[feeds]]\nname = "LAN"\nurl = "http://192.168.1.20/rss"\n\n[[feeds]]\nurl = "https://news.invalid/rss"\n'
+    r = _check_config(tmp_path, "", **{"feeds.toml": feeds})
+    assert r.returncode == 0, r.stdout + r.stderr
+    warnings = [line for line in r.stderr.splitlines() if line.startswith("warning: ")]
+    assert len(warnings) == 1 and "'LAN' is at 192.168.1.20" in warnings[0]
+    assert "PACTWATCH_ALLOW_PRIVATE_NETWORKS=true" in warnings[0]
+    allowed = _check_config(tmp_path, "allow_private_networks = true\n", **{"feeds.toml": feeds})
+    assert not [line for line in allowed.stderr.splitlines() if line.startswith("warning: ")]
 
 
 def test_check_config_lists_each_problem_with_file_and_key(tmp_path: Path) -> None:

@@ -17,6 +17,7 @@ The policy is a predicate over addresses (``AddressPolicy``) so tests can allow 
 
 from __future__ import annotations
 
+import asyncio
 import ipaddress
 import re
 import socket
@@ -201,6 +202,33 @@ def check_feed_url(url: str, *, allow_private: bool) -> str:
     ):
         netloc = f"{host}:{parts.port}"
     return urlunsplit((parts.scheme.lower(), netloc, parts.path or "/", parts.query, ""))
+
+
+async def private_address_of(url: str, *, within: float = 2.0) -> str | None:
+    """The first address of ``url``'s host that is not on the public internet (a literal, or what the
+    name resolves to within ``within`` seconds), or None. For ``check-config``'s warning; a name that does not
+    resolve is not reported here (the poll will say so)."""
+    try:
+        host = (urlsplit(url).hostname or "").strip()
+    except ValueError:
+        return None
+    if not host:
+        return None
+    literal = _parse_ip(host)
+    if literal is not None:
+        return None if is_public_address(literal) else str(literal)
+    if host.lower() == "localhost" or host.lower().endswith(".localhost"):
+        return "127.0.0.1"
+    loop = asyncio.get_running_loop()
+    try:
+        infos = await asyncio.wait_for(loop.getaddrinfo(host, None, type=socket.SOCK_STREAM), within)
+    except (OSError, TimeoutError):
+        return None
+    for info in infos:
+        addr = ipaddress.ip_address(str(info[4][0]).split("%")[0])
+        if not is_public_address(addr):
+            return str(addr)
+    return None
 
 
 class BlockedAddressError(OSError):

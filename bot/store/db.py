@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any, TypeVar
@@ -143,3 +144,45 @@ async def with_retry(
             await asyncio.sleep(delay)
             delay = min(delay * 2, max_delay)
     raise AssertionError("unreachable")
+
+
+def describe_db_error(exc: BaseException) -> str:
+    """A database failure in one line: the driver's own first line, without SQLAlchemy's wrapping (no
+    SQL, no parameters, no background link)."""
+    inner = getattr(exc, "orig", None) or exc.__cause__ or exc
+    text = str(inner).strip().splitlines()[0] if str(inner).strip() else type(inner).__name__
+    return f"{type(inner).__name__}: {text}"[:300]
+
+
+def _sqlite_file_problem(database: str | None) -> str | None:
+    """Why a SQLite database file that does not exist yet could not be created, or None."""
+    if database in (None, "", ":memory:"):
+        return None
+    path = Path(database)
+    if path.exists():
+        return None if os.access(path, os.W_OK) else f"the database file {path} is read-only"
+    folder = next((p for p in path.parents if p.exists()), None)
+    if folder is None or not folder.is_dir() or not os.access(folder, os.W_OK):
+        return f"the database file {path} cannot be created: {folder or path.parent} is not a writable folder"
+    return None
+
+
+async def probe_database(url: str, *, within: float) -> str | None:
+    """Connect to ``url`` and run ``SELECT 1`` within ``within`` seconds; one sentence when that fails
+    (for ``check-config``). Creates nothing: a SQLite file that does not exist yet is checked by its
+    folder."""
+    parsed = make_url(url)
+    if parsed.get_backend_name() == "sqlite":
+        return await asyncio.to_thread(_sqlite_file_problem, parsed.database)
+    engine = create_async_engine(url)
+    try:
+        async with asyncio.timeout(within):
+            async with engine.connect() as conn:
+                await conn.execute(sa.text("SELECT 1"))
+    except TimeoutError:
+        return f"the database did not answer within {within:g} seconds"
+    except Exception as exc:
+        return f"cannot connect to the database: {describe_db_error(exc)}"
+    finally:
+        await engine.dispose()
+    return None
