@@ -66,7 +66,6 @@ from bot.matching.text import (
     positions,
     ru_ending_ok,
     script_of,
-    speedups,
     token_keys_many,
     tokenize,
     word_key,
@@ -212,9 +211,7 @@ class _Atoms:
     def _atoms_of_many(self, words: list[str], keys: list[tuple[str, ...]]) -> list[tuple[int, ...]]:
         """``_atoms_of`` of each word: in C when the extension was compiled, which walks the word's heads
         through ``trie`` instead of running the automaton (the same atoms, without a Python loop)."""
-        if speedups is None:
-            return list(map(self._atoms_of, words, keys))
-        return speedups.atoms_of_many(words, keys, self.exact, self.trie, RU_MAX_ENDING)
+        return list(map(self._atoms_of, words, keys))
 
     def _atoms_of(self, word: str, keys: tuple[str, ...]) -> tuple[int, ...]:
         exact = self.exact
@@ -759,10 +756,8 @@ def _splice_py(
     return tuple(out)
 
 
-# The compiled splice and section hits when ``text`` found the extension (see its docstring), else the
-# references above.
-splice = _splice_py if speedups is None else speedups.splice
-section_hits = _section_hits_py if speedups is None else speedups.section_hits
+splice = _splice_py
+section_hits = _section_hits_py
 
 
 def _point_spans_py(pos: dict[int, list[int]], atoms: Iterable[int], max_spans: int) -> list[Span]:
@@ -775,7 +770,7 @@ def _point_spans_py(pos: dict[int, list[int]], atoms: Iterable[int], max_spans: 
     return out
 
 
-point_spans = _point_spans_py if speedups is None else speedups.point_spans
+point_spans = _point_spans_py
 
 
 def _phrase_spans_py(
@@ -807,7 +802,7 @@ def _phrase_spans_py(
     return out
 
 
-phrase_spans = _phrase_spans_py if speedups is None else speedups.phrase_spans
+phrase_spans = _phrase_spans_py
 
 
 def _lookup_positions_py(
@@ -828,7 +823,7 @@ def _lookup_positions_py(
     return positions(resolved)
 
 
-lookup_positions = _lookup_positions_py if speedups is None else speedups.lookup_positions
+lookup_positions = _lookup_positions_py
 
 
 def _conjunction(node: _Node, lang: str) -> tuple[frozenset[int], frozenset[int]] | None:
