@@ -31,17 +31,14 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from typing import TYPE_CHECKING
 
 from bot.matching.evidence import build_evidence
+from bot.matching.view import View
 from bot.models import Evidence
-
-if TYPE_CHECKING:
-    from bot.matching.engine import View
 
 Span = tuple[int, int]
 # A word group's text → its positions in an article, and every atom (engine word id) it can read.
-SpanCompiler = Callable[[str], tuple[Callable[["View"], list[Span]], frozenset[int]]]
+SpanCompiler = Callable[[str], tuple[Callable[[View], list[Span]], frozenset[int]]]
 
 THRESHOLD = 3
 # "20개국", "30여개국": a count of states written as one Korean word (particles may follow).

@@ -5,8 +5,8 @@ import pickle
 import pytest
 
 from bot.matching import QueryError, compile_matcher
-from bot.matching.evidence import NO_TEXT_EVIDENCE, trusted_evidence, trusted_hit
-from bot.models import Evidence, Hit, WatchSpec
+from bot.matching.evidence import NO_TEXT_EVIDENCE, trusted_evidence
+from bot.models import Evidence, WatchSpec
 from tests.matching.conftest import make_article
 
 
@@ -99,10 +99,9 @@ def test_negative_only_watch_has_no_text_evidence() -> None:
     assert matcher.match(make_article("News")).watches[0].evidence == NO_TEXT_EVIDENCE
 
 
-def test_trusted_constructors_equal_validated_ones() -> None:
+def test_trusted_evidence_equals_validated_evidence() -> None:
     ev = trusted_evidence(("a",), "a b", ((0, 1),), "text")
     assert ev == Evidence(terms=("a",), snippet="a b", highlights=((0, 1),), field="text")
-    assert trusted_hit("watch", "w", ev) == Hit(kind="watch", ref="w", evidence=ev)
 
 
 def test_bad_watch_query_raises_at_compile() -> None:
