@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import dataclasses
+import functools
 import importlib
 import logging
 import signal
@@ -86,10 +87,12 @@ class Services:
         }
 
 
-def default_matcher_factory() -> MatcherFactory:
+def default_matcher_factory(settings: Settings) -> MatcherFactory:
     from bot.matching import compile_matcher
 
-    return compile_matcher
+    return functools.partial(
+        compile_matcher, query_max_chars=settings.query_max_chars, query_max_depth=settings.query_max_depth
+    )
 
 
 def load_facts(settings: Settings) -> tuple[Fact, ...]:
@@ -114,7 +117,7 @@ async def build_services(
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     store = await Store.open(settings.db_url, retry_attempts=settings.db_retry_attempts)
     facts = facts if facts is not None else load_facts(settings)
-    factory = matcher_factory or default_matcher_factory()
+    factory = matcher_factory or default_matcher_factory(settings)
     policy = PollPolicy(
         interval=settings.poll_interval_seconds,
         jitter=settings.poll_jitter_seconds,

@@ -217,8 +217,10 @@ def match(source: TextIO, watches: tuple[str, ...]) -> None:
     """Match JSON Lines articles ({id, title, text, lang?, url?, published?}) from FILE or stdin."""
     from bot.matching.jsonl import run_match
 
-    catalog = _facts_or_exit(_settings_or_exit())
-    sys.exit(run_match(source, sys.stdout, facts=catalog, watch_queries=list(watches)))
+    settings = _settings_or_exit()
+    catalog = _facts_or_exit(settings)
+    limits = {"query_max_chars": settings.query_max_chars, "query_max_depth": settings.query_max_depth}
+    sys.exit(run_match(source, sys.stdout, facts=catalog, watch_queries=list(watches), **limits))
 
 
 @main.command()

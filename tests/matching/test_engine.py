@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import pickle
+from pathlib import Path
 
 import pytest
 
@@ -118,3 +119,27 @@ def test_matcher_pickles(catalog_matcher: object) -> None:
     clone = pickle.loads(pickle.dumps(catalog_matcher))
     article = make_article("Putin and Kim sign mutual defence treaty in Pyongyang")
     assert clone.match(article) == catalog_matcher.match(article)
+
+
+def test_watch_within_raised_query_limits_compiles_and_matches() -> None:
+    # A watch that ``watch add`` accepts under raised limits must compile with the same limits.
+    long_query = "(" * 25 + "kursk" + ")" * 25 + " OR " + " OR ".join(f"word{i}" for i in range(120))
+    assert len(long_query) > 500
+    watch = WatchSpec("w", long_query)
+    with pytest.raises(QueryError):
+        compile_matcher((), (watch,))
+    matcher = compile_matcher((), (watch,), query_max_chars=2000, query_max_depth=30)
+    assert matcher.match(make_article("Fighting near Kursk")).watch_ids == ("w",)
+    clone = pickle.loads(pickle.dumps(matcher))  # the workers rebuild it with the same limits
+    assert clone.match(make_article("Fighting near Kursk")).watch_ids == ("w",)
+
+
+def test_default_matcher_factory_passes_the_settings_limits(tmp_path: Path) -> None:
+    from bot.app import default_matcher_factory
+    from bot.settings import Settings
+
+    settings = Settings(data_dir=tmp_path, query_max_chars=2000, query_max_depth=8)
+    factory = default_matcher_factory(settings)
+    query = " OR ".join(f"word{i}" for i in range(150)) + " OR kursk"
+    matcher = factory((), (WatchSpec("w", query),))
+    assert matcher.match(make_article("Kursk")).watch_ids == ("w",)
