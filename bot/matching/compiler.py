@@ -42,6 +42,11 @@ class MatchNode:
         return []
 
 
+def _quoted(spans: list[Span], display: str) -> list[tuple[Span, str]]:
+    """The witness of a word or phrase: its first places, each with the term as the query wrote it."""
+    return [(s, display) for s in spans[:MAX_EVIDENCE]]
+
+
 @dataclass(frozen=True, slots=True, eq=False)
 class WordNode(MatchNode):
     atom: int
@@ -65,8 +70,7 @@ class WordNode(MatchNode):
         return list(zip(ps, ps, strict=True))  # (p, p) for each position
 
     def witness(self, v: View) -> list[tuple[Span, str]]:
-        display = self.display
-        return [(s, display) for s in self.spans(v)[:MAX_EVIDENCE]]
+        return _quoted(self.spans(v), self.display)
 
 
 @dataclass(frozen=True, slots=True, eq=False)
@@ -88,8 +92,7 @@ class PhraseNode(MatchNode):
         )
 
     def witness(self, v: View) -> list[tuple[Span, str]]:
-        display = self.display
-        return [(s, display) for s in self.spans(v)[:MAX_EVIDENCE]]
+        return _quoted(self.spans(v), self.display)
 
 
 @dataclass(frozen=True, slots=True, eq=False)

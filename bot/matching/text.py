@@ -132,7 +132,7 @@ def token_keys_many(words: list[str]) -> list[tuple[str, ...]]:
     ru_at: list[int] = []
     ru_words: list[str] = []
     for i, word in enumerate(words):
-        stripped = word[:-2] if len(word) > 2 and word.endswith(("'s", "’s")) else word
+        stripped = _strip_possessive(word)
         script = script_of(stripped)
         if script == "en":
             en_at.append(i)
