@@ -1,9 +1,6 @@
 # syntax=docker/dockerfile:1
-# Build stage: compilers live here only, for any dependency without a wheel and for pactwatch's own C
-# accelerator (bot/matching/_speedups.c, compiled by hatch_build.py into a platform-specific wheel).
+# Build stage: a virtualenv with the pinned dependencies and pactwatch itself (a pure-Python wheel).
 FROM python:3.11-slim AS build
-RUN apt-get update && apt-get install -y --no-install-recommends build-essential \
-    && rm -rf /var/lib/apt/lists/*
 ENV PIP_NO_CACHE_DIR=1 PIP_DISABLE_PIP_VERSION_CHECK=1
 RUN python -m venv /opt/venv
 ENV PATH=/opt/venv/bin:$PATH
@@ -11,14 +8,13 @@ WORKDIR /src
 # Pinned versions first (cached layer), then the project itself without touching the pins.
 COPY requirements.lock ./
 RUN pip install -r requirements.lock
-COPY pyproject.toml README.md hatch_build.py ./
+COPY pyproject.toml README.md ./
 COPY bot ./bot
 COPY config ./config
-# The import of _speedups fails the build if the accelerator was not compiled into the wheel.
 RUN pip install --no-deps . \
-    && cd / && python -c "import bot.cli, bot.settings, bot.matching._speedups; print('ok')"
+    && cd / && python -c "import bot.cli, bot.settings; print('ok')"
 
-# Final stage: slim runtime, no compilers, non-root.
+# Final stage: slim runtime, non-root.
 FROM python:3.11-slim
 ENV PATH=/opt/venv/bin:$PATH \
     PYTHONUNBUFFERED=1 \

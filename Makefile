@@ -11,19 +11,15 @@ $(BIN)/python:
 	$(PY) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 
-# The install compiles bot/matching/_speedups.c (hatch_build.py): an edited source is rebuilt.
-BUILD_INPUTS := pyproject.toml hatch_build.py bot/matching/_speedups.c
-SPEEDUPS_CHECK := $(BIN)/python -c 'import bot.matching._speedups' 2>/dev/null \
-	|| echo 'warning: the C matcher extension was not compiled (no C compiler?); pactwatch uses the slower pure-Python code'
+# A changed pyproject.toml (dependencies, entry points) reinstalls.
+BUILD_INPUTS := pyproject.toml
 
 $(STAMP_RUN): $(BUILD_INPUTS) | $(BIN)/python
 	$(BIN)/python -m pip install --quiet -e .
-	@$(SPEEDUPS_CHECK)
 	touch $@
 
 $(STAMP_DEV): $(BUILD_INPUTS) | $(BIN)/python
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
-	@$(SPEEDUPS_CHECK)
 	touch $@ $(STAMP_RUN)
 
 run: $(STAMP_RUN)
@@ -52,4 +48,4 @@ lock: $(STAMP_DEV)
 	$(BIN)/uv pip compile pyproject.toml --python-version 3.11 --quiet -o requirements.lock
 
 clean:
-	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache bot/matching/_speedups*.so
+	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache

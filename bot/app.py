@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import dataclasses
+import functools
 import importlib
 import logging
 import signal
@@ -104,10 +105,12 @@ class Services(Core):
     outbox: OutboxSender
 
 
-def default_matcher_factory() -> MatcherFactory:
+def default_matcher_factory(settings: Settings) -> MatcherFactory:
     from bot.matching import compile_matcher
 
-    return compile_matcher
+    return functools.partial(
+        compile_matcher, query_max_chars=settings.query_max_chars, query_max_depth=settings.query_max_depth
+    )
 
 
 def load_facts(settings: Settings) -> tuple[Fact, ...]:
@@ -198,7 +201,11 @@ async def build_services(
     try:
         facts = facts if facts is not None else load_facts(settings)
         core = build_core(
-            settings, store, clock=clock, facts=facts, factory=matcher_factory or default_matcher_factory()
+            settings,
+            store,
+            clock=clock,
+            facts=facts,
+            factory=matcher_factory or default_matcher_factory(settings),
         )
         await sync_config_subscriptions(core)
         sinks: dict[str, Sink] = {}

@@ -214,12 +214,15 @@ def check_config() -> None:
 
 
 def _say_what_was_read(settings: Settings) -> None:
+    from bot.settings import packaged_config_dir
+
     path = settings.config_path
     click.echo(
         f"settings: {path if path.is_file() else 'none (built-in defaults and the environment)'}", err=True
     )
     click.echo(f"feeds: {settings.resolved_feeds_file()}", err=True)
     click.echo(f"facts: {settings.resolved_facts_file()}", err=True)
+    click.echo(f"relevance: {packaged_config_dir() / 'relevance.toml'}", err=True)
     click.echo(f"database: {_redacted_db_url(settings.db_url)}", err=True)
 
 
@@ -235,6 +238,7 @@ def _redacted_db_url(url: str) -> str:
 def _check_files(settings: Settings) -> list[str]:
     from bot.feedlist import FeedListError, load_feed_list
     from bot.matching import CatalogError, load_catalog
+    from bot.matching.relevance import RelevanceConfigError, default_groups
     from bot.store.db import check_database_url
 
     problems: list[str] = []
@@ -246,6 +250,10 @@ def _check_files(settings: Settings) -> list[str]:
         load_catalog(settings.resolved_facts_file())
     except CatalogError as exc:
         problems += exc.problems
+    try:
+        default_groups()
+    except RelevanceConfigError as exc:
+        problems.append(str(exc))
     problems += check_database_url(settings.db_url)
     return problems
 
@@ -285,8 +293,10 @@ def match(source: TextIO, watches: tuple[str, ...]) -> None:
     """Match JSON Lines articles ({id, title, text, lang?, url?, published?}) from FILE or stdin."""
     from bot.matching.jsonl import run_match
 
-    catalog = _facts_or_exit(_settings_or_exit())
-    sys.exit(run_match(source, sys.stdout, facts=catalog, watch_queries=list(watches)))
+    settings = _settings_or_exit()
+    catalog = _facts_or_exit(settings)
+    limits = {"query_max_chars": settings.query_max_chars, "query_max_depth": settings.query_max_depth}
+    sys.exit(run_match(source, sys.stdout, facts=catalog, watch_queries=list(watches), **limits))
 
 
 @main.command()

@@ -1,17 +1,16 @@
 """The core's plain data types.
 
 Everything that crosses a seam of the flow — fetch → parse → match → route → outbox → send — is one of
-these frozen dataclasses (``Hit`` and ``MatchResult``: frozen slotted classes, for speed). They know
-nothing about Discord, Slack or the database. The outbound message models (``Alert``, ``Digest``) are
-pydantic dataclasses so the outbox can store them as JSON and read them back exactly.
+these frozen dataclasses. They know nothing about Discord, Slack or the database. The outbound message
+models (``Alert``, ``Digest``) are pydantic dataclasses so the outbox can store them as JSON and read them
+back exactly.
 """
 
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable
 from datetime import datetime
-from typing import Any, Literal, Protocol
+from typing import Literal, Protocol
 
 import pydantic
 from pydantic.dataclasses import dataclass as pyd_dataclass
@@ -108,93 +107,33 @@ class Evidence:
         return "".join(out)
 
 
-def _slot_setter(cls: type, name: str) -> Callable[[Any, Any], None]:
-    """Sets a slot of a frozen class (whose ``__setattr__`` refuses) without going through it."""
-    setter: Callable[[Any, Any], None] = cls.__dict__[name].__set__
-    return setter
-
-
 class EvidenceSource(Protocol):
-    """What a matcher leaves in a ``Hit`` so its evidence is built only when someone reads it.
+    """Builds a hit's evidence when someone first reads it (the matcher's hits: most are never shown). It
+    must be plain picklable data, no closures: hits cross process boundaries."""
 
-    It must be plain picklable data (no closures): hits cross process boundaries. ``context`` is the
-    per-article object the matcher shares between all the hits of one article.
-    """
-
-    @property
-    def kind(self) -> Literal["fact", "watch"]: ...
-
-    @property
-    def ref(self) -> str: ...
-
-    def evidence_in(self, context: object) -> Evidence: ...
+    def build(self) -> Evidence: ...
 
 
-@dataclasses.dataclass(frozen=True, slots=True)
-class _Fixed:
-    """The kind and ref of a hit built with its evidence already known."""
-
-    kind: Literal["fact", "watch"]
-    ref: str
-
-    def evidence_in(self, context: object) -> Evidence:  # pragma: no cover - evidence is always set
-        raise AssertionError("a hit built with its evidence never builds it")
-
-
+@dataclasses.dataclass(frozen=True, slots=True, eq=False)
 class Hit:
     """One fact or watch that matched an article: ``kind``, ``ref`` (fact id or watch id) and ``evidence``.
 
-    Immutable and picklable. ``Hit(kind=..., ref=..., evidence=...)`` builds one with its evidence; the
-    matcher builds hits with ``Hit.lazy(source, context)`` instead, whose evidence snippet is built on
-    the first read of ``evidence`` and cached (most hits of a busy matcher are never shown). A lazy hit
-    pickles as its source and context (no closures); all the hits of one article share one context,
-    which pickle sends once per dump. Equality compares kind, ref and evidence; the hash uses kind and
-    ref.
+    ``source`` is the evidence itself, or what builds it on first read (``EvidenceSource``). Two hits are
+    equal when their kind, ref and evidence are.
     """
 
-    __slots__ = ("_context", "_evidence", "_source")
+    kind: Literal["fact", "watch"]
+    ref: str
+    source: Evidence | EvidenceSource
 
-    _source: EvidenceSource
-    _context: object
-    _evidence: Evidence
-
-    def __init__(self, kind: Literal["fact", "watch"], ref: str, evidence: Evidence) -> None:
-        if kind not in ("fact", "watch"):
-            raise ValueError(f"A hit's kind must be 'fact' or 'watch', not {kind!r}.")
-        _set_hit_source(self, _Fixed(kind, ref))
-        _set_hit_context(self, None)
-        _set_hit_evidence(self, evidence)
-
-    @staticmethod
-    def lazy(source: EvidenceSource, context: object) -> Hit:
-        """A hit whose evidence is ``source.evidence_in(context)``, built on first read."""
-        hit: Hit = object.__new__(Hit)
-        _set_hit_source(hit, source)
-        _set_hit_context(hit, context)
-        return hit
-
-    @property
-    def kind(self) -> Literal["fact", "watch"]:
-        return self._source.kind
-
-    @property
-    def ref(self) -> str:
-        return self._source.ref
+    def __post_init__(self) -> None:
+        if self.kind not in ("fact", "watch"):
+            raise ValueError(f"A hit's kind must be 'fact' or 'watch', not {self.kind!r}.")
 
     @property
     def evidence(self) -> Evidence:
-        try:
-            return self._evidence
-        except AttributeError:
-            evidence = self._source.evidence_in(self._context)
-            _set_hit_evidence(self, evidence)
-            return evidence
-
-    def __setattr__(self, name: str, value: object) -> None:
-        raise dataclasses.FrozenInstanceError(f"cannot assign to field {name!r}")
-
-    def __delattr__(self, name: str) -> None:
-        raise dataclasses.FrozenInstanceError(f"cannot delete field {name!r}")
+        source = self.source
+        return source if isinstance(source, Evidence) else source.build()
 
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, Hit):
@@ -204,44 +143,16 @@ class Hit:
     def __hash__(self) -> int:
         return hash((self.kind, self.ref))
 
-    def __repr__(self) -> str:
-        return f"Hit(kind={self.kind!r}, ref={self.ref!r}, evidence={self.evidence!r})"
 
-    def __reduce__(self) -> tuple[object, ...]:
-        try:
-            return (Hit, (self.kind, self.ref, self._evidence))
-        except AttributeError:
-            return (_lazy_hit, (self._source, self._context))
-
-
-_set_hit_source = _slot_setter(Hit, "_source")
-_set_hit_context = _slot_setter(Hit, "_context")
-_set_hit_evidence = _slot_setter(Hit, "_evidence")
-_lazy_hit = Hit.lazy  # what a lazy hit unpickles with
-
-
+@dataclasses.dataclass(frozen=True, slots=True)
 class MatchResult:
     """What the matcher found in one article: whether it is relevant, the facts and the watches it hit,
-    and the evidence for relevance. Immutable, picklable (cheaply: see ``Hit``), compared by value."""
-
-    __slots__ = ("facts", "relevance", "relevant", "watches")
+    and the evidence for relevance."""
 
     relevant: bool
-    facts: tuple[Hit, ...]
-    watches: tuple[Hit, ...]
-    relevance: Evidence | None
-
-    def __init__(
-        self,
-        relevant: bool,
-        facts: tuple[Hit, ...] = (),
-        watches: tuple[Hit, ...] = (),
-        relevance: Evidence | None = None,
-    ) -> None:
-        _set_relevant(self, relevant)
-        _set_facts(self, tuple(facts))
-        _set_watches(self, tuple(watches))
-        _set_relevance(self, relevance)
+    facts: tuple[Hit, ...] = ()
+    watches: tuple[Hit, ...] = ()
+    relevance: Evidence | None = None
 
     @property
     def fact_ids(self) -> tuple[str, ...]:
@@ -250,38 +161,6 @@ class MatchResult:
     @property
     def watch_ids(self) -> tuple[str, ...]:
         return tuple(h.ref for h in self.watches)
-
-    def _fields(self) -> tuple[bool, tuple[Hit, ...], tuple[Hit, ...], Evidence | None]:
-        return (self.relevant, self.facts, self.watches, self.relevance)
-
-    def __setattr__(self, name: str, value: object) -> None:
-        raise dataclasses.FrozenInstanceError(f"cannot assign to field {name!r}")
-
-    def __delattr__(self, name: str) -> None:
-        raise dataclasses.FrozenInstanceError(f"cannot delete field {name!r}")
-
-    def __eq__(self, other: object) -> bool:
-        if not isinstance(other, MatchResult):
-            return NotImplemented
-        return self._fields() == other._fields()
-
-    def __hash__(self) -> int:
-        return hash(self._fields())
-
-    def __repr__(self) -> str:
-        return (
-            f"MatchResult(relevant={self.relevant!r}, facts={self.facts!r}, watches={self.watches!r}, "
-            f"relevance={self.relevance!r})"
-        )
-
-    def __reduce__(self) -> tuple[object, ...]:
-        return (MatchResult, self._fields())
-
-
-_set_relevant = _slot_setter(MatchResult, "relevant")
-_set_facts = _slot_setter(MatchResult, "facts")
-_set_watches = _slot_setter(MatchResult, "watches")
-_set_relevance = _slot_setter(MatchResult, "relevance")
 
 
 class Matcher(Protocol):

@@ -242,7 +242,7 @@ class KeywordMatcher:
         relevant = "north korea" in text and "russia" in text
 
         def hit(kind: str, ref: str, word: str) -> Hit:
-            return Hit(kind=kind, ref=ref, evidence=Evidence(terms=(word,), snippet=article.title))  # type: ignore[arg-type]
+            return Hit(kind=kind, ref=ref, source=Evidence(terms=(word,), snippet=article.title))  # type: ignore[arg-type]
 
         facts = tuple(hit("fact", f.id, f.query) for f in self.facts if relevant and f.query.lower() in text)
         watches = tuple(hit("watch", w.id, w.query) for w in self.watches if w.query.lower() in text)

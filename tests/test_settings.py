@@ -76,6 +76,7 @@ def test_check_config_says_what_it_read(tmp_path: Path) -> None:
     read = dict(line.split(": ", 1) for line in r.stderr.splitlines() if ": " in line)
     assert read["settings"] == str(tmp_path / "pactwatch.toml")
     assert read["feeds"].endswith("feeds.toml") and read["facts"].endswith("facts.toml")
+    assert read["relevance"].endswith("relevance.toml")
     assert read["database"].startswith("sqlite+aiosqlite:///")
     assert r.stderr.splitlines()[-1] == "configuration OK"
 

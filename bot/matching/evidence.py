@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from bot.models import Evidence, Hit
+from bot.models import Evidence
 
 SNIPPET_CHARS = 200  # characters of original text in a snippet (ellipses not counted)
 LEAD_CHARS = 60  # context kept before the first fired word when the text must be cut
@@ -90,8 +90,3 @@ def trusted_evidence(
     ev = object.__new__(Evidence)
     ev.__dict__.update(terms=terms, snippet=snippet, highlights=highlights, field=field)
     return ev
-
-
-def trusted_hit(kind: Literal["fact", "watch"], ref: str, evidence: Evidence) -> Hit:
-    """A hit with its evidence (``Hit`` is no longer validated, so this is plain construction)."""
-    return Hit(kind, ref, evidence)

@@ -10,7 +10,7 @@ from datetime import UTC, datetime
 from typing import Any, TextIO
 
 from bot.matching.engine import compile_matcher
-from bot.matching.query import QueryError
+from bot.matching.query import DEFAULT_MAX_CHARS, DEFAULT_MAX_DEPTH, QueryError
 from bot.models import Article, Evidence, Fact, WatchSpec
 
 _PARTIAL_DATE = re.compile(r"(\d{4})(?:-(\d{1,2}))?(?:-(\d{1,2}))?\Z")
@@ -73,8 +73,17 @@ def _evidence(ev: Evidence | None) -> dict[str, Any] | None:
     }
 
 
-def run_match(lines: Iterable[str], out: TextIO, *, facts: tuple[Fact, ...], watch_queries: list[str]) -> int:
-    """Match each JSON line ``{id, title, text, lang?, url?, published?}`` and write one result line each.
+def run_match(
+    lines: Iterable[str],
+    out: TextIO,
+    *,
+    facts: tuple[Fact, ...],
+    watch_queries: list[str],
+    query_max_chars: int = DEFAULT_MAX_CHARS,
+    query_max_depth: int = DEFAULT_MAX_DEPTH,
+) -> int:
+    """Match each JSON line ``{id, title, text, lang?, url?, published?}`` and write one result line each;
+    ``--watch`` queries may be up to ``query_max_chars`` long and ``query_max_depth`` deep.
 
     Output: ``{"id", "relevant", "facts": [ids], "watches": [query texts], "evidence": {...}}`` where
     ``evidence`` holds the relevance evidence and, per fact and watch, the evidence of its hit. A line
@@ -83,7 +92,9 @@ def run_match(lines: Iterable[str], out: TextIO, *, facts: tuple[Fact, ...], wat
     """
     watches = tuple(WatchSpec(id=q, query=q) for q in watch_queries)
     try:
-        matcher = compile_matcher(facts, watches)
+        matcher = compile_matcher(
+            facts, watches, query_max_chars=query_max_chars, query_max_depth=query_max_depth
+        )
     except QueryError as err:
         out.write(json.dumps({"error": str(err), "position": err.position}, ensure_ascii=False) + "\n")
         return EXIT_BAD_QUERY

@@ -1,48 +1,69 @@
 """Is this article North Korea–Russia coverage?
 
 Naming both countries is not enough: lists of sanctioned states, Russia–China statements about North
-Korea, US–ROK alliance news that mentions Russia in passing. An article counts when its title and
-summary show the two sides *interacting*. The signals, each written in the query language and scored:
+Korea, US–ROK alliance news that mentions Russia in passing. An article counts when its title and summary
+show the two sides *interacting*. Each signal is a function below; ``WEIGHTS`` is what each one scores:
 
-- a compound naming both sides as one unit ("North Korea-Russia", 북러, 북·러, 조러,
-  российско-северокорейский, "КНДР и России") .................................................. +3
-- North Korean troops next to Russia, Kursk or Ukraine in one sentence ................................ +3
-- Putin and Kim in one sentence ....................................................................... +2
-- both sides within a few words in one sentence ....................................................... +1
-  - with a relationship cue (summit, treaty, troops, met, ties, 회담, договор…) close by ........... +2
-    (a weaker cue — military, sanctions, security — gives +1)
-    (no cue in a sentence that counts the states present, "20개국", "из 35 стран"; a weak cue beside a
-    third state, "Japan extends sanctions on North Korea and Russia", gives nothing)
-- both sides in the title, or in two sentences .................................................. +1 each
-- Russia paired with China ("Russia and China", 중러, Китай и Россия) without any of the strong signals
-  above — the joint statements on sanctions that are about North Korea, not about the relationship ..... −2
+- ``compound`` +3: both sides named as one unit ("North Korea-Russia", 북러, 북·러, 조러,
+  российско-северокорейский), not inside a list of states ("중국·러시아·북한·이란");
+- ``loose_pair`` +1: else "North Korea and Russia" / "КНДР и России", outside a list of states;
+- ``troops`` +3: North Korean troops next to Russia, Kursk or Ukraine in one sentence, or North Korean
+  weapons in a sentence about the war;
+- ``leaders`` +3: Putin and Kim in one sentence, with no third leader there ("Trump could meet Putin and
+  Kim");
+- ``pair`` +1: both sides within ``PAIR_MAX_GAP`` words in one sentence, plus the best cue found near such a
+  pair: ``strong_cue`` +2 (summit, treaty, troops, met, ties, 회담, договор…) or ``weak_cue`` +1 (military,
+  sanctions, security). No cue counts in a sentence that lists or counts the states present ("20개국",
+  "из 35 стран"), and a weak cue beside a third state ("Japan extends sanctions on North Korea and Russia")
+  gives nothing; ``pair_repeated`` +1 when pairs are in two sentences and a cue was found;
+- ``title`` +1: both sides in the title, with a cue or one of the strong signals (compound, troops, leaders);
+- ``with_nk`` +3: a Russian headline with a relationship word just before "с КНДР" / "с Пхеньяном" and no
+  other actor (only when no strong signal and no Russian name fired);
+- ``other_partner`` −2: without a strong signal, a headline about Russia and another state with no North
+  Korean name in it ("Putin visits Vietnam"), or Russia paired with China ("Russia and China veto").
 
-An article is relevant at 3 points, and when the relationship is *prominent*: a signal in the title or the
-lead (the first ``LEAD_SENTENCES`` sentences after it), or signals in at least ``REPEATED_SENTENCES``
-sentences. A long article about something else (a carmaker's Russian plant, a NATO summit, a drone raid on
-Kyiv) that gives the two sides' ties one sentence of background is not coverage of them; nor is a headline
-about Russia and another partner (Putin in Hanoi) whose one sentence on North Korea is in its lead. Feed
-items — a title and a summary of a sentence or two — are all lead, so for them only the score counts. The
-word lists cover English, Korean and Russian, with inflections through the engine's stems, Korean
-particles and prefixes.
+An article is relevant at ``THRESHOLD`` (3) points, and when the relationship is *prominent*: a signal in the
+title or the lead (the first ``LEAD_SENTENCES`` sentences after it), or signals in at least
+``REPEATED_SENTENCES`` sentences. A long article about something else (a carmaker's Russian plant, a NATO
+summit, a drone raid on Kyiv) that gives the two sides' ties one sentence of background is not coverage of
+them; nor is a headline about Russia and another partner (Putin in Hanoi) whose one sentence on North Korea
+is in its lead. Feed items — a title and a summary of a sentence or two — are all lead, so for them only the
+score counts.
+
+The word groups (``config/relevance.toml``, packaged as ``bot/defaults/relevance.toml``) cover English,
+Korean and Russian, with inflections through the matcher's stems, Korean particles and prefixes.
 """
 
 from __future__ import annotations
 
 import re
+import tomllib
 from collections.abc import Callable
-from typing import TYPE_CHECKING
+from dataclasses import dataclass, field
+from functools import cached_property, lru_cache
+from pathlib import Path
 
 from bot.matching.evidence import build_evidence
+from bot.matching.view import Span, View
 from bot.models import Evidence
+from bot.settings import packaged_config_dir
 
-if TYPE_CHECKING:
-    from bot.matching.engine import View
+# A word group's text → its positions in an article, and every atom (matcher word id) it can read.
+SpanCompiler = Callable[[str], tuple[Callable[[View], list[Span]], frozenset[int]]]
 
-Span = tuple[int, int]
-# A word group's text → its positions in an article, and every atom (engine word id) it can read.
-SpanCompiler = Callable[[str], tuple[Callable[["View"], list[Span]], frozenset[int]]]
-
+WEIGHTS = {
+    "compound": 3,
+    "loose_pair": 1,
+    "troops": 3,
+    "leaders": 3,
+    "pair": 1,
+    "strong_cue": 2,
+    "weak_cue": 1,
+    "pair_repeated": 1,
+    "title": 1,
+    "with_nk": 3,
+    "other_partner": -2,
+}
 THRESHOLD = 3
 # "20개국", "30여개국": a count of states written as one Korean word (particles may follow).
 _KO_COUNT_RE = re.compile(r"\d+여?개국\w*")
@@ -60,193 +81,45 @@ TROOPS_GAP_AFTER = 2  # words between a troop word and a later North Korean name
 LEAD_SENTENCES = 3  # sentences after the title that make an article's lead
 REPEATED_SENTENCES = 2  # sentences with a signal that make it coverage when none is in the title or lead
 MAX_MENTIONS = 64  # names of North Korea considered per article
-
-_NK_WORDS = """
-"north korea" OR "north korean" OR "north koreans" OR (n NEAR/1 (korea OR korean OR koreans)) OR nk OR dprk
-OR pyongyang* OR "kim jong un" OR "kim yo jong"
-OR "choe son hui" OR kcna OR "democratic people's republic of korea"
-OR 북한* OR 북 OR 北 OR 北韓* OR 조선 OR 평양* OR 김정은* OR 김여정* OR 최선희* OR 조선중앙통신*
-OR 노동신문* OR 나선 OR 나선경제* OR 나선특구* OR 나선시* OR 라선* OR rason OR расон*
-OR 조선노동당* OR 북측 OR 대북* OR 방북*
-OR кндр* OR "северн* коре*" OR северокорейск* OR пхеньян* OR "ким чен ын*" OR "чхве сон хи" OR цтак
-OR "корейск* народно демократическ*"
-"""
-_RU_WORDS = """
-russia* OR moscow* OR kremlin* OR putin* OR lavrov* OR shoigu* OR belousov* OR peskov* OR ushakov* OR kursk*
-OR vladivostok* OR primorye OR primorsky OR duma OR "state duma" OR "federation council"
-OR 러시아* OR 러 OR 露 OR 모스크바* OR 크렘린* OR 푸틴* OR 라브로프* OR 쇼이구* OR 벨로우소프* OR 페스코프*
-OR 우샤코프* OR 쿠르스크* OR 블라디보스토크* OR 연해주* OR 러측 OR 로씨야* OR 로시아* OR 방러*
-OR 두마* OR 연방평의회*
-OR росси* OR рф OR москв* OR кремл* OR путин* OR лавров* OR шойгу OR белоусов* OR песков* OR ушаков*
-OR курск* OR владивосток* OR приморь* OR "приморск* кра*" OR госдум* OR "совет* федерации" OR совфед*
-"""
-_COMPOUND = """
-"north korea russia" OR "russia north korea" OR "north korean russian" OR "russian north korean"
-OR "russia dprk" OR "dprk russia" OR "pyongyang moscow" OR "moscow pyongyang" OR "russo north korean"
-OR "north korea russian"
-OR 북러* OR 러북* OR 조러* OR 北러* OR 北露* OR 朝露* OR 露朝* OR 러北* OR "북 러" OR "러 북"
-OR "北 러" OR "러 北"
-OR "조 러" OR "북한 러시아" OR "러시아 북한"
-OR "российско северокорейск*" OR "северокорейско российск*" OR "кндр росси*" OR "росси* кндр" OR "кндр рф"
-OR "рф кндр" OR "пхеньян* москв*" OR "москв* пхеньян*" OR "n korea russia" OR "russia n korea"
-OR "nk russia" OR "russia nk" OR 조로* OR "평양 모스크바" OR "모스크바 평양"
-"""
-_LOOSE_PAIR = """
-"north korea and russia" OR "russia and north korea" OR "pyongyang and moscow" OR "moscow and pyongyang"
-OR "кндр и росси*" OR "росси* и кндр" OR "рф и кндр" OR "кндр и рф" OR "росси* и северн* коре*"
-OR "северн* коре* и росси*" OR "москв* и пхеньян*" OR "пхеньян* и москв*"
-"""
-_TROOPS = """
-troop* OR soldier* OR forces OR servicem* OR personnel OR conscript* OR fighters OR battalion*
-OR brigade* OR 군인* OR 병사* OR 병력* OR 장병* OR 특수부대* OR 부대* OR 파병* OR 전투병* OR 군대*
-OR военн* OR солдат* OR войск* OR бойц* OR военнослужащ* OR контингент* OR спецназ*
-"""
-_NK_ARMY = """
-북한군* OR 北軍* OR 조선인민군* OR 인민군*
-"""
-# North Korean weapons ("North Korean rocket launchers spotted in Kursk", 北 방사포, северокорейские РСЗО).
-_NK_ARMS = """
-(("north korean" OR 북한제* OR 북한산* OR северокорейск*)
-  NEAR/2 (shell OR shells OR artillery OR munition* OR ammunition OR missile* OR "rocket launchers" OR weapon*
-  OR arms OR howitzer* OR mlrs OR "kn 23" OR 포탄* OR 탄약* OR 미사일* OR 탄도미사일* OR 무기* OR 방사포*
-  OR 자주포* OR снаряд* OR боеприпас* OR ракет* OR оружи* OR гаубиц* OR рсзо OR артиллери*))
-OR ((북한 OR 北 OR кндр)
-    NEAR/1 (포탄* OR 탄약* OR 방사포* OR 자주포* OR снаряд* OR боеприпас* OR рсзо OR гаубиц*))
-OR "made in north korea" OR "north korean made" OR "производств* кндр" OR "северокорейск* производств*"
-"""
-# Where North Korean weapons are news about the two sides: the war, not any sentence naming Russia.
-_WAR = """
-kursk* OR ukrain* OR kyiv* OR kiev* OR kharkiv* OR zaporizh* OR donetsk* OR donbas* OR front OR frontline*
-OR battlefield* OR "russian forces" OR "russian army" OR "russian troops"
-OR 쿠르스크* OR 우크라이나* OR 우크라* OR 키이우* OR 하르키우* OR 전선* OR 전장* OR 러시아군*
-OR курск* OR украин* OR киев* OR харьков* OR запорож* OR донецк* OR донбасс* OR фронт* OR "российск* арми*"
-OR всу OR сво
-"""
-_THEATRE = """
-russia* OR kursk* OR ukrain* OR kyiv* OR kiev* OR zelensk* OR moscow* OR kremlin* OR putin*
-OR 러시아* OR 러 OR 쿠르스크* OR 우크라이나* OR 우크라* OR 젤렌스키* OR 키이우* OR 푸틴*
-OR росси* OR рф OR курск* OR украин* OR киев* OR зеленск* OR путин* OR москв*
-"""
-_PUTIN = "putin* OR 푸틴* OR путин*"
-# The North Korean leader by name; a bare "Kim" is checked further in _leader_kim.
-_KIM = """
-"kim jong un" OR kim OR 김정은* OR 김 OR ким OR "north korean leader" OR "북한 지도자" OR "лидер* кндр"
-"""
-_KIM_BARE = "kim OR 김 OR ким"
 _KIM_TITLES_KO = ("위원장", "총비서", "국무위원장", "제1위원장", "제1비서", "원수")
-# Other leaders: "Trump says he could meet Putin and Kim" is about Trump, not about the two sides' ties.
-_THIRD_LEADERS = """
-trump* OR biden* OR xi OR zelensk* OR yoon* OR 트럼프* OR 바이든* OR 시진핑* OR 젤렌스키* OR 윤석열*
-OR 이재명* OR трамп* OR байден* OR "си цзиньпин*" OR зеленск*
-"""
-# Russia coordinated with China as one actor ("Russia and China veto", "China, Russia urge", 중러): joint
-# positions on North Korea, not the two sides' own relations. "С Китаем у России" is not coordination.
-_CHINA = """
-((china OR chinese OR beijing* OR xi OR 중국* OR 중 OR 中 OR 시진핑* OR 베이징*)
-  NEAR/1 (russia* OR moscow* OR putin* OR 러시아* OR 러 OR 露 OR 푸틴*))
-OR 중러* OR 러중* OR 中러* OR 中露* OR 中俄* OR "российско китайск*" OR "китайско российск*"
-OR "중 러" OR "러 중" OR "росси* и китай" OR "китай и росси*" OR "росси* и кнр" OR "кнр и росси*"
-OR "рф и кнр" OR "кнр и рф" OR "москв* и пекин*" OR "пекин* и москв*" OR "путин* и си"
-OR "си цзиньпин* и путин*" OR "китай и рф" OR "рф и китай"
-"""
-# Other states named beside the two: "China, Iran, North Korea and Russia" is a list, not a relationship.
-_OTHER_STATES = """
-china OR iran* OR japan* OR "united states" OR us OR usa OR america OR syria* OR belarus* OR cuba*
-OR venezuela* OR 중국* OR 중 OR 中 OR 이란* OR 일본* OR 미국* OR 미 OR 시리아* OR 벨라루스* OR 쿠바*
-OR 베네수엘라* OR китай OR кнр OR иран* OR япони* OR сша OR сири* OR белорусси* OR беларус* OR куб*
-OR венесуэл*
-"""
-# Russia's other partners: a headline about one of them and Russia is not about North Korea. (Not "listed"
-# states: "partnership with the DPRK, Vietnam and Egypt" sets this pact beside the others.)
-_PARTNERS = """
-vietnam* OR mongolia* OR egypt* OR india OR 베트남* OR 몽골* OR 이집트* OR 인도
-OR вьетнам* OR монголи* OR египт* OR индия OR индии OR индией
-OR "to lam" OR modi OR sisi OR khurelsukh OR ramaphosa OR "또 럼" OR "토 럼" OR 모디* OR 시시* OR 후렐수흐*
-OR 라마포사* OR "то лам*" OR моди OR сиси OR хурэлсух* OR рамафос*
-"""
-# A Russian headline's "с КНДР" / "с Пхеньяном" after a relationship word ("Договор с Пхеньяном заменит…",
-# "Сотрудничество с КНДР") is Moscow's own relationship unless another actor is named in that sentence.
-_OTHER_ACTORS = """
-сеул* OR "южн* коре*" OR вашингтон* OR токио OR пекин* OR минск* OR тегеран* OR ханой* OR трамп* OR байден*
-OR "си цзиньпин*" OR лукашенк* OR зеленск* OR киев* OR украин* OR оон
-"""
-_STRONG_CUES = """
-summit* OR treaty OR treaties OR pact* OR alliance* OR allied OR ally OR allies OR ties OR relations
-OR relationship* OR partnership* OR partner OR partners OR cooperat* OR collaborat* OR visit* OR met OR meet
-OR meets OR meeting* OR talks OR hosts OR hosted OR delegation* OR ambassador* OR envoy* OR embassy
-OR troop*
-OR soldier* OR deploy* OR dispatch* OR arms OR weapon* OR munition* OR shells OR ammunition OR artillery
-OR supplie* OR supply OR supplying OR friendship OR comrade* OR strategic OR bilateral OR mutual
-OR fighting OR fight OR fights OR fought OR coordinat* OR strengthen* OR deepen* OR bolster* OR agreement*
-OR accord OR deal OR exchange* OR congratulat* OR thank* OR sent OR send OR sends OR sending OR aid
-OR assist* OR help OR helped OR helping OR backing OR backs OR support* OR pledge* OR vow*
-OR reaffirm* OR sign
-OR ratif* OR bridge OR railway OR rail OR flights OR tourism OR tourists OR workers OR trade OR receives
-OR received OR welcomes OR welcomed OR arrives OR arrived OR invitation OR invite* OR letter OR message
-OR flight OR route OR routes OR "freight" OR students OR exchange* OR resort* OR visa*
-OR train OR trains OR passenger*
-OR open OR opens OR opened OR thanks OR praise* OR greetings
-OR handed OR hands OR gave OR gives OR transfer* OR shipped OR shipment* OR deliver* OR provid*
-OR perform* OR concert* OR ballet OR theatre OR theater OR cultural OR culture OR festival* OR exhibition*
-OR student OR university OR universities OR study OR studying OR education* OR scholarship* OR athletes
-OR tournament* OR doctors OR medical OR hospital* OR health OR oil OR petroleum OR tanker* OR schoolchildren
-OR pupils OR camp
-OR 정상회담* OR 회담* OR 조약* OR 협정* OR 동반자* OR 동맹* OR 관계 OR 협력* OR 방문* OR 방북*
-OR 방러* OR 만나*
-OR 만남* OR 만난* OR 회동* OR 접견* OR 대표단* OR 대사* OR 특사* OR 파병* OR 병력* OR 무기* OR 탄약*
-OR 포탄*
-OR 지원* OR 공급* OR 친선* OR 우호* OR 전략* OR 밀착* OR 연대* OR 결속* OR 강화* OR 교류*
-OR 축전*
-OR 서한* OR 감사* OR 서명* OR 체결* OR 비준* OR 교량* OR 두만강* OR 철도* OR 관광* OR 노동자* OR 무역*
-OR 교역* OR 참전* OR 전투* OR 협의* OR 논의* OR 공조* OR 거래* OR 밀월* OR 혈맹* OR 파견*
-OR 직항* OR 노선* OR 운항* OR 항공편* OR 개설* OR 개통* OR 유학생* OR 도착* OR 친서* OR 축하* OR 대표단*
-OR 열차* OR 여객*
-OR 넘겨* OR 넘긴* OR 보낸* OR 보냈* OR 전달* OR 제공* OR 이전* OR 수출* OR 수입* OR 반입*
-OR 공연* OR 예술* OR 문화* OR 발레* OR 전시* OR 축제* OR 유학* OR 학생* OR 대학* OR 교육* OR 선수단* OR 선수*
-OR 대회* OR 의료* OR 병원* OR 보건* OR 석유* OR 정제유* OR 유조선* OR 어린이* OR 캠프*
-OR саммит* OR встреч* OR переговор* OR договор* OR пакт* OR соглашени* OR союз* OR отношени* OR партнерств*
-OR партнёрств* OR сотрудничеств* OR визит* OR посети* OR посещ* OR делегаци* OR посол OR посла OR послом
-OR послу OR войск* OR военнослужащ* OR солдат* OR развертыван* OR развёртыван* OR отправ* OR направ*
-OR оружи* OR боеприпас* OR снаряд* OR поставк* OR постав* OR дружб* OR товарищ* OR стратегическ*
-OR двусторонн* OR взаимн* OR координ* OR укрепл* OR углубл* OR расшир* OR обмен* OR поздрав* OR благодар*
-OR помощ* OR помога* OR поддерж* OR подписа* OR подпис* OR ратифи* OR мост* OR рейс* OR туризм* OR турист*
-OR рабоч* OR торгов* OR сражал* OR воюю* OR воева* OR боев* OR принял OR приня* OR прибыл* OR союзник*
-OR авиарейс* OR авиасообщени* OR маршрут* OR откры* OR студент* OR курорт* OR обучени*
-OR железнодорож* OR поезд* OR вагон* OR пассажир*
-OR переда* OR передач* OR переброс* OR получ* OR присла* OR экспорт* OR импорт* OR продал* OR закуп*
-OR гастрол* OR концерт* OR культур* OR выставк* OR фестивал* OR балет* OR театр* OR артист* OR вуз*
-OR университет* OR учеб* OR образовани* OR сборн* OR матч* OR спортсмен* OR врач* OR медицин* OR больниц*
-OR здравоохранени* OR нефт* OR танкер* OR заход* OR школьник* OR лагер* OR учёб* OR въезд* OR въеха*
-"""
-_WEAK_CUES = """
-military OR defence OR defense OR security OR sanction* OR veto* OR nuclear OR minister* OR space
-OR satellite* OR technolog* OR cooperation
-OR 군사* OR 안보* OR 제재* OR 거부권* OR 핵* OR 장관* OR 외무상* OR 위성* OR 기술*
-OR военн* OR оборон* OR безопасност* OR санкци* OR вето OR ядерн* OR министр* OR мид OR спутник*
-OR технолог*
-"""
 
-_GROUPS = {
-    "nk": _NK_WORDS,
-    "ru": _RU_WORDS,
-    "compound": _COMPOUND,
-    "loose_pair": _LOOSE_PAIR,
-    "troops": _TROOPS,
-    "nk_army": _NK_ARMY,
-    "nk_arms": _NK_ARMS,
-    "kim_bare": _KIM_BARE,
-    "third": _THIRD_LEADERS,
-    "theatre": _THEATRE,
-    "war": _WAR,
-    "putin": _PUTIN,
-    "kim": _KIM,
-    "china": _CHINA,
-    "states": _OTHER_STATES,
-    "actors": _OTHER_ACTORS,
-    "partners": _PARTNERS,
-    "strong": _STRONG_CUES,
-    "weak": _WEAK_CUES,
-}
+GROUP_NAMES = (
+    "nk", "ru", "compound", "loose_pair", "troops", "nk_army", "nk_arms", "kim_bare", "third", "theatre",
+    "war", "putin", "kim", "china", "states", "actors", "partners", "strong", "weak",
+)  # fmt: skip
+
+
+class RelevanceConfigError(ValueError):
+    """A relevance word file that cannot be used."""
+
+
+def load_groups(path: Path) -> dict[str, str]:
+    """The word groups of ``path`` (a ``[groups]`` table of queries), in file order. Raises
+    ``RelevanceConfigError`` with one sentence saying what is wrong."""
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+        groups = data["groups"]
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError, KeyError, TypeError) as err:
+        reason = f"{type(err).__name__}: {err}"
+        raise RelevanceConfigError(
+            f"{path}: cannot read the relevance word groups ({reason}); it must be UTF-8 TOML with a "
+            "[groups] table"
+        ) from None
+    if not isinstance(groups, dict) or set(groups) != set(GROUP_NAMES):
+        keys = sorted(groups) if isinstance(groups, dict) else []
+        raise RelevanceConfigError(
+            f"{path}: [groups] must define exactly {', '.join(GROUP_NAMES)} (found {', '.join(keys)})"
+        )
+    bad = [name for name, text in groups.items() if not isinstance(text, str) or not text.strip()]
+    if bad:
+        raise RelevanceConfigError(f"{path}: [groups] {', '.join(bad)} must be non-empty query strings")
+    return {name: " ".join(groups[name].split()) for name in groups}
+
+
+@lru_cache(maxsize=1)
+def default_groups() -> dict[str, str]:
+    """The packaged word groups (``relevance.toml`` beside the packaged ``facts.toml``)."""
+    return load_groups(packaged_config_dir() / "relevance.toml")
 
 
 class _Groups(dict[str, list[Span]]):
@@ -274,139 +147,207 @@ class _Groups(dict[str, list[Span]]):
         return spans
 
 
-class RelevanceModel:
-    """The scoring above, with its word groups compiled by the engine into its own atoms."""
+class _Article:
+    """One article as the signals read it: its view, its word groups and its sentence numbers."""
 
-    def __init__(self, compile_spans: SpanCompiler) -> None:
-        self._groups = {name: compile_spans(" ".join(text.split())) for name, text in _GROUPS.items()}
+    def __init__(self, v: View, g: _Groups) -> None:
+        self.v = v
+        self.g = g
+        self.sentence = v.tokens.sentence
+
+    @cached_property
+    def counted(self) -> set[int]:
+        """The sentences that count the states taking part (``_counted_states``)."""
+        return _counted_states(self.v)
+
+
+@dataclass
+class _Pair:
+    """What ``pair`` found: the sentences with a pair, the best pair (and its cue), the cue's weight, and the
+    sentences where a pair has a cue."""
+
+    sentences: set[int] = field(default_factory=set)
+    best: list[Span] = field(default_factory=list)
+    cue: int = 0
+    cue_sentences: set[int] = field(default_factory=set)
+
+
+class RelevanceModel:
+    """The scoring above, with its word groups compiled by the matcher into its own atoms."""
+
+    def __init__(self, compile_spans: SpanCompiler, groups: dict[str, str] | None = None) -> None:
+        texts = default_groups() if groups is None else groups
+        # In GROUP_NAMES order: the atoms are numbered as the groups are compiled.
+        self._groups = {name: compile_spans(texts[name]) for name in GROUP_NAMES}
         self._atoms = frozenset().union(*(atoms for _, atoms in self._groups.values()))
 
     def judge(self, v: View) -> tuple[bool, Evidence | None]:
         g = _Groups(self._groups, v, self._atoms.intersection(v.pos))
-        sentence = v.tokens.sentence
+        a = _Article(v, g)
+        nk, kims = north_korea(a)
         ru = g["ru"]
-        # A bare "Kim" ("Putin thanks Kim", 김 위원장) names the North Korean leader when North Korea is named
-        # in the article or Putin in the same sentence, and the name is not someone else's (Kim Hong-kyun).
-        putin_sentences = {sentence[p[0]] for p in g["putin"]}
-        bare = set(g["kim_bare"])
-        kims = [
-            k
-            for k in g["kim_bare"]
-            if _leader_kim(v, k[0]) and (g["nk"] or g["compound"] or sentence[k[0]] in putin_sentences)
-        ]
-        nk = sorted(set(g["nk"]) | set(kims))
         if not (nk or ru or g["compound"] or g["nk_army"] or g["nk_arms"]):
             return False, None
         score = 0
         fired: list[Span] = []
-        soft = v.tokens.soft
+        g["compound"] = compound(a)
         if g["compound"]:
-            g["compound"] = [c for c in g["compound"] if not _listed(g["states"], *c, sentence, soft)]
-        compound = bool(g["compound"])
-        many: set[int] | None = None  # sentences that count states, found when first needed
-        if compound:
-            score += 3
+            score += WEIGHTS["compound"]
             fired.extend(g["compound"][:1])
-        elif (
-            g["loose_pair"]
-            and not _listed(g["states"], *g["loose_pair"][0], sentence)
-            and sentence[g["loose_pair"][0][0]] not in (many := _counted_states(v))
-        ):
-            score += 1
-            fired.extend(g["loose_pair"][:1])
-        troops = (
-            _troops(nk, g["troops"], g["nk_army"], g["theatre"], sentence)
-            if g["troops"] or g["nk_army"]
-            else []
-        ) or (_same_sentence(g["nk_arms"], g["war"], sentence) if g["nk_arms"] else [])
+        elif loose := loose_pair(a):
+            score += WEIGHTS["loose_pair"]
+            fired.extend(loose)
+        troops = north_korean_troops(a, nk)
         if troops:
-            score += 3
+            score += WEIGHTS["troops"]
             fired.extend(troops)
-        # Putin and Kim in one sentence, with no third leader there ("Trump could meet Putin and Kim").
-        third = {sentence[t[0]] for t in g["third"]}
+        third = {a.sentence[t[0]] for t in g["third"]}
+        bare = set(g["kim_bare"])
         kim_names = [k for k in g["kim"] if k not in bare] + kims
-        leaders = _same_sentence(g["putin"], kim_names, sentence)
-        if leaders and sentence[leaders[0][0]] in third:
-            leaders = []
+        leaders = putin_and_kim(a, kim_names, third)
         if leaders:
-            score += 3
+            score += WEIGHTS["leaders"]
             fired.extend(leaders)
-        after = CUE_AFTER_KO if v.lang == "ko" else CUE_AFTER
-        best_pair: list[Span] = []
-        best_cue = 0
-        pair_sentences: set[int] = set()
-        cues: dict[str, list[Span]] = {}  # the cue groups in text order, sorted when first needed
-        cue_sentences: set[int] = set()  # sentences where the two sides meet near a relationship word
-        ru_by_sentence: dict[int, list[Span]] = {}
-        for b in ru:
-            ru_by_sentence.setdefault(sentence[b[0]], []).append(b)
-        for a in nk[:MAX_MENTIONS]:
-            same = ru_by_sentence.get(sentence[a[0]])
-            if not same:
-                continue
-            # The nearest other-side name in the sentence that is not the same word (北러 is a compound).
-            # A semicolon joins two separate reports ("North Korea fired a missile; Russia held drills").
-            near = [b for b in same if not (a[0] <= b[1] and b[0] <= a[1]) and not _clauses_apart(v, a, b)]
-            if not near:
-                continue
-            b = min(near, key=lambda b: max(b[0] - a[1], a[0] - b[1]))
-            if max(b[0] - a[1], a[0] - b[1]) > PAIR_MAX_GAP:
-                continue
-            pair_sentences.add(sentence[a[0]])
-            lo, hi = min(a[0], b[0]), max(a[1], b[1])
-            if many is None:
-                many = _counted_states(v)
-            listed = (
-                _listed(g["states"], lo, hi, sentence)
-                or sentence[lo] in many
-                or _many_states(g["states"], sentence[lo], sentence)
-                or any(
-                    c[0] <= b[0] <= c[1] for c in g["china"]
-                )  # "Chinese and Russian envoys": a joint actor
-            )
-            cue, cue_span = (0, None) if listed else _cue(g, cues, lo, hi, after, sentence)
-            # A weak cue beside a third state ("Japan extends sanctions on North Korea and Russia") is that
-            # state's action on both, not the two sides' relationship.
-            if cue == 1 and any(sentence[s[0]] == sentence[lo] and not lo <= s[0] <= hi for s in g["states"]):
-                cue, cue_span = 0, None
-            if cue:
-                cue_sentences.add(sentence[lo])
-            if not best_pair or cue > best_cue:
-                best_pair = [a, b] + ([cue_span] if cue_span else [])
-                best_cue = cue
-        strong = bool(compound or troops or leaders)
-        # Names side by side with no word of a relationship anywhere near them ("a North Korean missile
-        # flew toward Russia's Primorye") earn the pair point only: repeating them does not make a relation.
-        if pair_sentences:
-            score += 1 + best_cue + (1 if len(pair_sentences) > 1 and best_cue else 0)
-            fired.extend(best_pair)
-        if _in_title(nk, v) and _in_title(ru, v) and (best_cue or strong):
-            score += 1
+        pair = both_sides(a, nk, ru)
+        strong = bool(g["compound"] or troops or leaders)
+        if pair.sentences:
+            repeated = len(pair.sentences) > 1 and pair.cue
+            score += WEIGHTS["pair"] + pair.cue + (WEIGHTS["pair_repeated"] if repeated else 0)
+            fired.extend(pair.best)
+        if _in_title(nk, v) and _in_title(ru, v) and (pair.cue or strong):
+            score += WEIGHTS["title"]
         with_nk = [] if strong or ru else _ru_with_nk(v, nk, g["strong"], g["states"] + g["actors"])
         if with_nk:
-            score += 3
+            score += WEIGHTS["with_nk"]
             fired.extend(with_nk)
-        # A headline about Russia and another state ("Putin visits Vietnam") with no North Korean name in it:
-        # the North Korean mention in the summary is background.
-        if not strong and (_elsewhere(v, nk, ru, g) or g["china"]):
-            score -= 2
+        if not strong and other_partner(a, nk, ru):
+            score += WEIGHTS["other_partner"]
         if score < THRESHOLD:
             return False, None
-        # In a long article, one sentence of background past the lead ("ties have cooled over Moscow's
-        # military cooperation with Pyongyang") does not make it coverage of the relationship.
-        lead_end = lead_end_of(v)
-        signals = cue_sentences | {sentence[s[0]] for s in fired}
-        signals.update(sentence[c[0]] for c in g["compound"])
-        signals.update(_troop_sentences(nk, g["troops"], g["nk_army"], g["theatre"], sentence))
+        signals = pair.cue_sentences | {a.sentence[s[0]] for s in fired}
+        signals.update(a.sentence[c[0]] for c in g["compound"])
+        signals.update(_troop_sentences(nk, g["troops"], g["nk_army"], g["theatre"], a.sentence))
         if leaders:
-            kim_sentences = {sentence[k[0]] for k in kim_names} - third
-            signals.update(sentence[p[0]] for p in g["putin"] if sentence[p[0]] in kim_sentences)
-        if len(signals) < REPEATED_SENTENCES and (min(signals) > lead_end or _elsewhere(v, nk, ru, g)):
+            kim_sentences = {a.sentence[k[0]] for k in kim_names} - third
+            signals.update(a.sentence[p[0]] for p in g["putin"] if a.sentence[p[0]] in kim_sentences)
+        if not prominent(a, signals, nk, ru):
             return False, None
         token_spans = v.tokens.spans
         char_spans = [(token_spans[s][0], token_spans[e][1]) for s, e in fired]
         terms = tuple(dict.fromkeys(v.text[s:e] for s, e in sorted(char_spans)))
         return True, build_evidence(v.text, v.title_len, char_spans, terms)
+
+
+# ---------------------------------------------------------------------------------------------------
+# The signals
+# ---------------------------------------------------------------------------------------------------
+
+
+def north_korea(a: _Article) -> tuple[list[Span], list[Span]]:
+    """Every North Korean name, and among them the bare "Kim"s that name the leader: when North Korea is
+    named in the article or Putin in the same sentence, and the name is not someone else's (Kim Hong-kyun)."""
+    g, sentence = a.g, a.sentence
+    putin_sentences = {sentence[p[0]] for p in g["putin"]}
+    kims = [
+        k
+        for k in g["kim_bare"]
+        if _leader_kim(a.v, k[0]) and (g["nk"] or g["compound"] or sentence[k[0]] in putin_sentences)
+    ]
+    return sorted(set(g["nk"]) | set(kims)), kims
+
+
+def compound(a: _Article) -> list[Span]:
+    """The compounds naming both sides as one unit that are not part of a list of states."""
+    g = a.g
+    if not g["compound"]:
+        return g["compound"]
+    soft = a.v.tokens.soft
+    return [c for c in g["compound"] if not _listed(g["states"], *c, a.sentence, soft)]
+
+
+def loose_pair(a: _Article) -> list[Span]:
+    """The first "North Korea and Russia", unless in a list of states or a sentence counting states."""
+    g, sentence = a.g, a.sentence
+    pairs = g["loose_pair"]
+    if pairs and not _listed(g["states"], *pairs[0], sentence) and sentence[pairs[0][0]] not in a.counted:
+        return pairs[:1]
+    return []
+
+
+def north_korean_troops(a: _Article, nk: list[Span]) -> list[Span]:
+    """North Korean troops in a sentence naming Russia, Kursk or Ukraine, else North Korean weapons in a
+    sentence about the war."""
+    g, sentence = a.g, a.sentence
+    troops = (
+        _troops(nk, g["troops"], g["nk_army"], g["theatre"], sentence) if g["troops"] or g["nk_army"] else []
+    )
+    return troops or (_same_sentence(g["nk_arms"], g["war"], sentence) if g["nk_arms"] else [])
+
+
+def putin_and_kim(a: _Article, kim_names: list[Span], third: set[int]) -> list[Span]:
+    """Putin and Kim in one sentence, with no third leader there ("Trump could meet Putin and Kim")."""
+    leaders = _same_sentence(a.g["putin"], kim_names, a.sentence)
+    if leaders and a.sentence[leaders[0][0]] in third:
+        return []
+    return leaders
+
+
+def both_sides(a: _Article, nk: list[Span], ru: list[Span]) -> _Pair:
+    """Both sides within a few words in one sentence, and the best relationship cue near such a pair."""
+    v, g, sentence = a.v, a.g, a.sentence
+    after = CUE_AFTER_KO if v.lang == "ko" else CUE_AFTER
+    found = _Pair()
+    cues: dict[str, list[Span]] = {}  # the cue groups in text order, sorted when first needed
+    ru_by_sentence: dict[int, list[Span]] = {}
+    for b in ru:
+        ru_by_sentence.setdefault(sentence[b[0]], []).append(b)
+    for n in nk[:MAX_MENTIONS]:
+        same = ru_by_sentence.get(sentence[n[0]])
+        if not same:
+            continue
+        # The nearest other-side name in the sentence that is not the same word (北러 is a compound).
+        # A semicolon joins two separate reports ("North Korea fired a missile; Russia held drills").
+        near = [b for b in same if not (n[0] <= b[1] and b[0] <= n[1]) and not _clauses_apart(v, n, b)]
+        if not near:
+            continue
+        b = min(near, key=lambda b: max(b[0] - n[1], n[0] - b[1]))
+        if max(b[0] - n[1], n[0] - b[1]) > PAIR_MAX_GAP:
+            continue
+        found.sentences.add(sentence[n[0]])
+        lo, hi = min(n[0], b[0]), max(n[1], b[1])
+        listed = (
+            _listed(g["states"], lo, hi, sentence)
+            or sentence[lo] in a.counted
+            or _many_states(g["states"], sentence[lo], sentence)
+            or any(c[0] <= b[0] <= c[1] for c in g["china"])  # "Chinese and Russian envoys": a joint actor
+        )
+        cue, cue_span = (0, None) if listed else _cue(g, cues, lo, hi, after, sentence)
+        # A weak cue beside a third state ("Japan extends sanctions on North Korea and Russia") is that
+        # state's action on both, not the two sides' relationship.
+        weak = cue == WEIGHTS["weak_cue"]
+        if weak and any(sentence[s[0]] == sentence[lo] and not lo <= s[0] <= hi for s in g["states"]):
+            cue, cue_span = 0, None
+        if cue:
+            found.cue_sentences.add(sentence[lo])
+        if not found.best or cue > found.cue:
+            found.best = [n, b] + ([cue_span] if cue_span else [])
+            found.cue = cue
+    return found
+
+
+def other_partner(a: _Article, nk: list[Span], ru: list[Span]) -> bool:
+    """A headline about Russia and another state ("Putin visits Vietnam") with no North Korean name in it
+    (the North Korean mention in the summary is background), or Russia paired with China."""
+    return _elsewhere(a.v, nk, ru, a.g) or bool(a.g["china"])
+
+
+def prominent(a: _Article, signals: set[int], nk: list[Span], ru: list[Span]) -> bool:
+    """Whether the sentences with a signal make the relationship prominent: one in the title or the lead, or
+    ``REPEATED_SENTENCES`` of them. In a long article, one sentence of background past the lead ("ties have
+    cooled over Moscow's military cooperation with Pyongyang") does not make it coverage."""
+    if len(signals) >= REPEATED_SENTENCES:
+        return True
+    return not (min(signals) > lead_end_of(a.v) or _elsewhere(a.v, nk, ru, a.g))
 
 
 def lead_end_of(v: View) -> int:
@@ -571,9 +512,10 @@ def _cue(
     after: int,
     sentence: tuple[int, ...],
 ) -> tuple[int, Span | None]:
-    """The nearest relationship word around the pair at ``lo..hi``: 2 for a strong cue, 1 for a weak one."""
+    """The nearest relationship word around the pair at ``lo..hi``, with its weight (``strong_cue`` or
+    ``weak_cue``)."""
     first, last = lo - CUE_BEFORE, hi + after
-    for name, value in (("strong", 2), ("weak", 1)):
+    for name, value in (("strong", WEIGHTS["strong_cue"]), ("weak", WEIGHTS["weak_cue"])):
         spans = cues.get(name)
         if spans is None:
             spans = cues[name] = sorted(g[name])

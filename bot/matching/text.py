@@ -12,13 +12,8 @@ normalised on its own: NFKC, then casefold. A word is then reduced to a *key*:
   attached;
 - anything else (digits): the word itself.
 
-``tokenize``, ``positions`` (the word positions of each atom, for the matcher's view), and the normalised
-forms and keys of new words (``normalize_many``, ``token_keys_many``, Korean keys included) run in C when
-the extension ``_speedups.c`` was compiled at install time, else in the pure-Python reference code here
-(``_tokenize_py``, ``_positions_py``, ``_normalize_many_py``, ``_token_keys_many_py``, ``_korean_keys_py``);
-both give identical results for every input. ``speedups`` is that extension, or None; the engine takes its
-other functions from it (``lookup_positions``, ``atoms_of_many``, ``phrase_spans``, ``point_spans``,
-``section_hits``, ``splice``).
+``tokenize`` splits an article once; ``normalize_many`` and ``token_keys_many`` turn the word forms the
+matcher has not seen before into keys, in one batch per article.
 """
 
 from __future__ import annotations
@@ -59,8 +54,6 @@ _PARTICLE_LIST = """
 로서 로써 로의 만큼 밖에 하고 이고 였다 은 는 이 가 을 를 의 에 와 과 로 도 만 나 랑 께 들 측
 """
 KOREAN_PARTICLES: tuple[str, ...] = tuple(sorted(set(_PARTICLE_LIST.split()), key=len, reverse=True))
-_PARTICLE_SET = frozenset(KOREAN_PARTICLES)
-_LONGEST_PARTICLE = len(KOREAN_PARTICLES[0])
 
 _RU_VOWELS = frozenset("аеёиоуыэюяйь")
 RU_MAX_ENDING = 3  # characters after the stem that still count as an inflection of the same word
@@ -86,9 +79,8 @@ def normalize(text: str) -> str:
     return unicodedata.normalize("NFKC", text).casefold()
 
 
-def _normalize_many_py(words: list[str]) -> list[str]:
-    """``normalize`` of each word; ASCII words, which NFKC leaves as they are, only lowercased (the
-    reference for ``_speedups.normalize_many``)."""
+def normalize_many(words: list[str]) -> list[str]:
+    """``normalize`` of each word; ASCII words, which NFKC leaves as they are, only lowercased."""
     return [word.lower() if word.isascii() else normalize(word) for word in words]
 
 
@@ -132,16 +124,15 @@ def token_keys(word: str) -> tuple[str, ...]:
     return token_keys_many([word])[0]
 
 
-def _token_keys_many_py(words: list[str]) -> list[tuple[str, ...]]:
-    """``token_keys`` of each word, uncached; Latin and Cyrillic words are stemmed in one call each (the
-    reference for ``_speedups.token_keys_many``)."""
+def token_keys_many(words: list[str]) -> list[tuple[str, ...]]:
+    """``token_keys`` of each word, uncached; Latin and Cyrillic words are stemmed in one call each."""
     out: list[tuple[str, ...]] = [()] * len(words)
     en_at: list[int] = []
     en_words: list[str] = []
     ru_at: list[int] = []
     ru_words: list[str] = []
     for i, word in enumerate(words):
-        stripped = word[:-2] if len(word) > 2 and word.endswith(("'s", "’s")) else word
+        stripped = _strip_possessive(word)
         script = script_of(stripped)
         if script == "en":
             en_at.append(i)
@@ -152,7 +143,7 @@ def _token_keys_many_py(words: list[str]) -> list[tuple[str, ...]]:
         elif script != "ko" and (stripped is word or script_of(word) != "ko"):
             out[i] = (stripped,)
         else:
-            out[i] = _korean_keys_py(word, stripped, _PARTICLES_BY_LAST)
+            out[i] = _korean_keys(word, stripped)
     for at, batch, language in ((en_at, en_words, "english"), (ru_at, ru_words, "russian")):
         if batch:
             for i, stem in zip(at, _stemmer(language).stemWords(batch), strict=True):
@@ -160,16 +151,14 @@ def _token_keys_many_py(words: list[str]) -> list[tuple[str, ...]]:
     return out
 
 
-def _korean_keys_py(
-    word: str, stripped: str, by_last: dict[str, tuple[tuple[str, int], ...]]
-) -> tuple[str, ...]:
+def _korean_keys(word: str, stripped: str) -> tuple[str, ...]:
     """A Korean token's keys: ``stripped``, then ``word`` without each particle it ends with, and each of
-    those without a further particle. The reference for ``_speedups.korean_keys``."""
+    those without a further particle."""
     keys = [stripped]
-    for base in _strip_particle(word, by_last):
+    for base in _strip_particle(word):
         if base not in keys:
             keys.append(base)
-        for inner in _strip_particle(base, by_last):  # 러시아와의 → 러시아와 → 러시아
+        for inner in _strip_particle(base):  # 러시아와의 → 러시아와 → 러시아
             if inner not in keys:
                 keys.append(inner)
     return tuple(keys)
@@ -185,9 +174,9 @@ def _particles_by_last_char() -> dict[str, tuple[tuple[str, int], ...]]:
 _PARTICLES_BY_LAST = _particles_by_last_char()
 
 
-def _strip_particle(word: str, by_last: dict[str, tuple[tuple[str, int], ...]]) -> list[str]:
+def _strip_particle(word: str) -> list[str]:
     """``word`` without each particle it ends with, longest particle first (never the whole word)."""
-    particles = by_last.get(word[-1:])
+    particles = _PARTICLES_BY_LAST.get(word[-1:])
     if not particles:
         return []
     n = len(word)
@@ -257,9 +246,8 @@ def _gap_kinds(gaps: list[str]) -> tuple[list[bool], list[int]]:
     return soft, breaks  # type: ignore[return-value]
 
 
-def _tokenize_py(text: str) -> Tokens:
-    """Split ``text`` into words with offsets, phrase joints and sentence numbers (pure Python: the
-    reference that the compiled ``tokenize`` must equal for every input)."""
+def tokenize(text: str) -> Tokens:
+    """Split ``text`` into words with offsets, phrase joints and sentence numbers."""
     parts = _SPLIT_RE.split(text)  # gap, word, gap, word, …, gap
     if len(parts) == 1:
         return Tokens((), (), (), [])
@@ -279,10 +267,9 @@ def _tokenize_py(text: str) -> Tokens:
     return Tokens(tuple(raw), (False, *soft), sentence, list(accumulate(map(len, parts))))
 
 
-def _positions_py(resolved: list[tuple[int, ...] | None]) -> dict[int, list[int]]:
+def positions(resolved: list[tuple[int, ...] | None]) -> dict[int, list[int]]:
     """``{atom: indices of the words it is in}``, given ``resolved[i]``: the atoms of word i (or None);
-    atoms in order of first appearance (pure Python: the reference that the compiled ``positions`` must
-    equal for every input)."""
+    atoms in order of first appearance."""
     pos: dict[int, list[int]] = {}
     for i, found in enumerate(resolved):
         if found:
@@ -293,42 +280,6 @@ def _positions_py(resolved: list[tuple[int, ...] | None]) -> dict[int, list[int]
                 else:
                     at.append(i)
     return pos
-
-
-try:
-    from bot.matching import _speedups
-except ImportError:  # not compiled (no C compiler at install time): the pure-Python functions above
-    _speedups = None  # type: ignore[assignment]
-
-speedups = _speedups  # the compiled extension, or None
-
-
-if speedups is not None:
-    _tokenize_c = speedups.tokenize
-
-    def tokenize(text: str) -> Tokens:
-        """Split ``text`` into words with offsets, phrase joints and sentence numbers."""
-        raw, soft, sentence, bounds = _tokenize_c(text)
-        return Tokens(raw, soft, sentence, bounds)
-
-    positions = speedups.positions
-    _token_keys_many_c = speedups.token_keys_many
-    _normalize_many_c = speedups.normalize_many
-
-    def normalize_many(words: list[str]) -> list[str]:
-        """``normalize`` of each word (ASCII words only lowercased: NFKC leaves them as they are)."""
-        return _normalize_many_c(words, unicodedata.normalize)
-
-    def token_keys_many(words: list[str]) -> list[tuple[str, ...]]:
-        """``token_keys`` of each word, uncached; Latin and Cyrillic words are stemmed in one call each."""
-        return _token_keys_many_c(
-            words, _PARTICLES_BY_LAST, _stemmer("english").stemWords, _stemmer("russian").stemWords
-        )
-else:
-    tokenize = _tokenize_py
-    positions = _positions_py
-    token_keys_many = _token_keys_many_py
-    normalize_many = _normalize_many_py
 
 
 def split_words(text: str) -> list[tuple[str, int, int]]:

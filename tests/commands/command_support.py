@@ -42,8 +42,8 @@ async def seed_article(
     ev = Evidence(terms=(title.split()[0],), snippet=title, highlights=((0, len(title.split()[0])),))
     match = MatchResult(
         relevant=True,
-        facts=tuple(Hit(kind="fact", ref=f, evidence=ev) for f in facts),
-        watches=tuple(Hit(kind="watch", ref=w, evidence=ev) for w in watches),
+        facts=tuple(Hit(kind="fact", ref=f, source=ev) for f in facts),
+        watches=tuple(Hit(kind="watch", ref=w, source=ev) for w in watches),
         relevance=ev,
     )
     await svc.store.store_matches([(aid, match)])

@@ -1,12 +1,13 @@
 from __future__ import annotations
 
 import pickle
+from pathlib import Path
 
 import pytest
 
 from bot.matching import QueryError, compile_matcher
-from bot.matching.evidence import NO_TEXT_EVIDENCE, trusted_evidence, trusted_hit
-from bot.models import Evidence, Hit, WatchSpec
+from bot.matching.evidence import NO_TEXT_EVIDENCE, trusted_evidence
+from bot.models import Evidence, WatchSpec
 from tests.matching.conftest import make_article
 
 
@@ -99,10 +100,9 @@ def test_negative_only_watch_has_no_text_evidence() -> None:
     assert matcher.match(make_article("News")).watches[0].evidence == NO_TEXT_EVIDENCE
 
 
-def test_trusted_constructors_equal_validated_ones() -> None:
+def test_trusted_evidence_equals_validated_evidence() -> None:
     ev = trusted_evidence(("a",), "a b", ((0, 1),), "text")
     assert ev == Evidence(terms=("a",), snippet="a b", highlights=((0, 1),), field="text")
-    assert trusted_hit("watch", "w", ev) == Hit(kind="watch", ref="w", evidence=ev)
 
 
 def test_bad_watch_query_raises_at_compile() -> None:
@@ -119,3 +119,27 @@ def test_matcher_pickles(catalog_matcher: object) -> None:
     clone = pickle.loads(pickle.dumps(catalog_matcher))
     article = make_article("Putin and Kim sign mutual defence treaty in Pyongyang")
     assert clone.match(article) == catalog_matcher.match(article)
+
+
+def test_watch_within_raised_query_limits_compiles_and_matches() -> None:
+    # A watch that ``watch add`` accepts under raised limits must compile with the same limits.
+    long_query = "(" * 25 + "kursk" + ")" * 25 + " OR " + " OR ".join(f"word{i}" for i in range(120))
+    assert len(long_query) > 500
+    watch = WatchSpec("w", long_query)
+    with pytest.raises(QueryError):
+        compile_matcher((), (watch,))
+    matcher = compile_matcher((), (watch,), query_max_chars=2000, query_max_depth=30)
+    assert matcher.match(make_article("Fighting near Kursk")).watch_ids == ("w",)
+    clone = pickle.loads(pickle.dumps(matcher))  # the workers rebuild it with the same limits
+    assert clone.match(make_article("Fighting near Kursk")).watch_ids == ("w",)
+
+
+def test_default_matcher_factory_passes_the_settings_limits(tmp_path: Path) -> None:
+    from bot.app import default_matcher_factory
+    from bot.settings import Settings
+
+    settings = Settings(data_dir=tmp_path, query_max_chars=2000, query_max_depth=8)
+    factory = default_matcher_factory(settings)
+    query = " OR ".join(f"word{i}" for i in range(150)) + " OR kursk"
+    matcher = factory((), (WatchSpec("w", query),))
+    assert matcher.match(make_article("Kursk")).watch_ids == ("w",)

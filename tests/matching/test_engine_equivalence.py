@@ -14,8 +14,9 @@ from dataclasses import FrozenInstanceError
 import pytest
 
 from bot.matching import compile_matcher
-from bot.matching.engine import CompiledMatcher, View
+from bot.matching.engine import CompiledMatcher
 from bot.matching.evidence import NO_TEXT_EVIDENCE
+from bot.matching.plan import DeferredEvidence
 from bot.models import Article, Evidence, Fact, Hit, MatchResult, WatchSpec
 from tests.matching.conftest import make_article
 
@@ -99,16 +100,14 @@ def _reference(matcher: CompiledMatcher, article: Article) -> tuple[object, ...]
     v = matcher.view(article)
     relevant, relevance = matcher._relevance.judge(v)
     facts, watches = [], []
-    for qid, node in enumerate(matcher._nodes):
+    for qid, query in enumerate(matcher._queries):
         is_fact = qid < matcher._n_facts
-        if (is_fact and not relevant) or not node.test(v):
+        if (is_fact and not relevant) or not query.root.test(v):
             continue
-        source = matcher._sources[qid]
-        constant = matcher._constants[qid]
         fresh = matcher.view(article)
-        evidence = constant.evidence if constant is not None else fresh.evidence_for(node)
-        ref = source.ref if source is not None else constant.ref  # type: ignore[union-attr]
-        (facts if is_fact else watches).append((ref, evidence))
+        constant = query.constant
+        evidence = constant.evidence if constant is not None else fresh.evidence(query.root.witness(fresh))
+        (facts if is_fact else watches).append((query.ref, evidence))
     return relevant, relevance, facts, watches
 
 
@@ -164,7 +163,8 @@ def test_match_results_pickle_cheaply_and_keep_lazy_evidence(catalog: tuple[Fact
     data = pickle.dumps(tuple(results))
     # Each article's text crosses once, however many hits share it; a hit costs a few bytes.
     hits = sum(len(r.facts) + len(r.watches) for r in results)
-    contexts = [h._context for r in results for h in r.watches[:1] if isinstance(h._context, View)]
+    sources = [h.source for r in results for h in r.watches[:1]]
+    contexts = [s._view for s in sources if isinstance(s, DeferredEvidence)]
     text = sum(len(c.text.encode()) for c in contexts)
     assert hits > 1_000
     assert len(data) < 2 * text + 40 * hits
@@ -179,12 +179,12 @@ def test_match_results_pickle_cheaply_and_keep_lazy_evidence(catalog: tuple[Fact
 def test_lazy_hit_is_immutable_hashable_and_equal_to_eager_one(catalog: tuple[Fact, ...]) -> None:
     matcher = compile_matcher(catalog, (WatchSpec("w", "kursk"),))
     hit = matcher.match(make_article("Kursk front", "Heavy fighting near Kursk")).watches[0]
-    assert isinstance(hit._context, View)
-    eager = Hit(kind="watch", ref="w", evidence=hit.evidence)
+    assert isinstance(hit.source, DeferredEvidence)
+    eager = Hit(kind="watch", ref="w", source=hit.evidence)
     assert hit == eager and hash(hit) == hash(eager)
     with pytest.raises(FrozenInstanceError):
         hit.ref = "x"  # type: ignore[misc]
     with pytest.raises(FrozenInstanceError):
         MatchResult(relevant=False).relevant = True  # type: ignore[misc]
     with pytest.raises(ValueError, match="kind"):
-        Hit(kind="other", ref="w", evidence=Evidence(terms=(), snippet=""))  # type: ignore[arg-type]
+        Hit(kind="other", ref="w", source=Evidence(terms=(), snippet=""))  # type: ignore[arg-type]

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from bot.matching import is_relevant
@@ -124,3 +126,23 @@ def test_background_sentence_past_the_lead_is_not_coverage(lang: str) -> None:
 )
 def test_headline_about_another_partner_with_one_nk_sentence(lang: str, title: str, lead: str) -> None:
     assert not is_relevant(make_article(title, " ".join([lead] + [FILLER[lang]] * 3), lang))[0]
+
+
+def test_relevance_words_come_from_the_packaged_toml() -> None:
+    from bot.matching.relevance import GROUP_NAMES, default_groups
+    from bot.settings import packaged_config_dir
+
+    assert (packaged_config_dir() / "relevance.toml").is_file()
+    assert tuple(default_groups()) == GROUP_NAMES
+
+
+def test_malformed_relevance_toml_gives_one_clear_error(tmp_path: Path) -> None:
+    from bot.matching.relevance import RelevanceConfigError, load_groups
+
+    broken = tmp_path / "relevance.toml"
+    broken.write_text("[groups\nnk = 'x'\n", encoding="utf-8")
+    with pytest.raises(RelevanceConfigError, match="relevance word groups"):
+        load_groups(broken)
+    broken.write_text("[groups]\nnk = 'north korea'\n", encoding="utf-8")
+    with pytest.raises(RelevanceConfigError, match="must define exactly"):
+        load_groups(broken)
