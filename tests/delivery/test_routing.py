@@ -92,7 +92,7 @@ def _ev(word: str) -> Evidence:
 
 
 def _hit(kind: str, ref: str) -> Hit:
-    return Hit(kind=kind, ref=ref, evidence=_ev(ref))  # type: ignore[arg-type]
+    return Hit(kind=kind, ref=ref, source=_ev(ref))  # type: ignore[arg-type]
 
 
 MATCH = MatchResult(
