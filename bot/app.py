@@ -14,6 +14,8 @@ from collections.abc import AsyncIterator, Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol, TextIO
 
+from sqlalchemy.exc import SQLAlchemyError
+
 from bot.delivery.console import ConsoleSink
 from bot.delivery.outbox import OutboxSender
 from bot.digest.clustering import StoryClusterer, params_from
@@ -30,6 +32,7 @@ from bot.models import Fact, MatcherFactory, Sink
 from bot.poller import MatcherCache, Poller, PollPolicy
 from bot.ports import Clock, utc_now
 from bot.settings import Settings
+from bot.store.db import describe_db_error
 from bot.store.repo import Store
 
 log = logging.getLogger(__name__)
@@ -282,9 +285,17 @@ async def run_service(settings: Settings, *, stop: asyncio.Event | None = None) 
 
     stop = stop or asyncio.Event()
     loop = asyncio.get_running_loop()
+    main = asyncio.current_task()
+    running = False
+
+    def on_signal() -> None:
+        stop.set()
+        if not running and main is not None:
+            main.cancel()  # still starting (e.g. waiting for the database): stop now, not after retries
+
     for sig in (signal.SIGINT, signal.SIGTERM):
         with contextlib.suppress(NotImplementedError, RuntimeError):
-            loop.add_signal_handler(sig, stop.set)
+            loop.add_signal_handler(sig, on_signal)
 
     async with build_services(settings, live=True) as svc:
         await sync_operator_feeds(svc)
@@ -304,18 +315,22 @@ async def run_service(settings: Settings, *, stop: asyncio.Event | None = None) 
                 in_flight.add(task)
             try:
                 report = await svc.poller.poll_due()
-                if report.outcomes:
-                    log.info("%s", report.summary())
-                svc.metrics.polls.inc(len(report.outcomes))
-                svc.metrics.poll_errors.inc(len(report.errors))
-                svc.metrics.articles.inc(report.articles)
-                if report.fact_hits:
-                    svc.metrics.matches.labels("fact").inc(report.fact_hits)
-                if report.watch_hits:
-                    svc.metrics.matches.labels("watch").inc(report.watch_hits)
+            except (SQLAlchemyError, ConnectionError, OSError) as exc:
+                # The database went away: one line (rate-limited by the log filter), no traceback.
+                log.error("polling round failed: database unavailable (%s)", describe_db_error(exc))
+                return
             finally:
                 if task:
                     in_flight.discard(task)
+            if report.outcomes:
+                log.info("%s", report.summary())
+            svc.metrics.polls.inc(len(report.outcomes))
+            svc.metrics.poll_errors.inc(len(report.errors))
+            svc.metrics.articles.inc(report.articles)
+            if report.fact_hits:
+                svc.metrics.matches.labels("fact").inc(report.fact_hits)
+            if report.watch_hits:
+                svc.metrics.matches.labels("watch").inc(report.watch_hits)
 
         async def retention() -> None:
             cutoff = svc.clock() - timedelta(days=settings.retention_days)
@@ -357,6 +372,7 @@ async def run_service(settings: Settings, *, stop: asyncio.Event | None = None) 
                 )
         for adapter in svc.adapters:
             await adapter.start()
+        running = True
         outbox_task = asyncio.create_task(
             svc.outbox.run(interval=settings.outbox_interval_seconds, stop=stop)
         )

@@ -5,9 +5,11 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import socket
 import sys
+from collections.abc import Coroutine
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO, TypeVar
 from zoneinfo import ZoneInfo
 
 import click
@@ -17,6 +19,8 @@ from bot.settings import Settings, describe_validation_error, load_settings
 
 if TYPE_CHECKING:
     from bot.poller import NewArticle
+
+T = TypeVar("T")
 
 
 def _settings_or_exit() -> Settings:
@@ -42,10 +46,39 @@ def _facts_or_exit(settings: Settings) -> tuple[Fact, ...]:
         sys.exit(1)
 
 
+def _run_async(main: Coroutine[Any, Any, T], *, interrupted: int = 130) -> T:
+    """Run a command's coroutine; a problem the user can fix (configuration, an unreachable or unusable
+    database) becomes one sentence on stderr and exit 1, and Ctrl-C exits at once with ``interrupted``."""
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from bot.feedlist import FeedListError
+    from bot.matching import CatalogError
+    from bot.settings import ConfigurationError
+    from bot.store.db import describe_db_error
+
+    try:
+        return asyncio.run(main)
+    except (KeyboardInterrupt, asyncio.CancelledError):
+        sys.exit(interrupted)
+    except (ConfigurationError, FeedListError, CatalogError) as exc:
+        for problem in getattr(exc, "problems", None) or [str(exc)]:
+            click.echo(problem, err=True)
+        sys.exit(1)
+    except (SQLAlchemyError, ConnectionError, TimeoutError, socket.gaierror) as exc:
+        click.echo(
+            f"pactwatch cannot use its database ({describe_db_error(exc)}); check DATABASE_URL and that "
+            "the database is running and writable.",
+            err=True,
+        )
+        sys.exit(1)
+
+
 def _setup_logging(settings: Settings) -> None:
     from bot.logs import configure_logging
 
-    configure_logging(settings.log_level, secrets=settings.secret_values())
+    configure_logging(
+        settings.log_level, secrets=settings.secret_values(), repeat_window=settings.log_repeat_window_seconds
+    )
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -64,18 +97,7 @@ def run() -> None:
 
     if missing := missing_config_file():
         logging.getLogger("pactwatch").warning("%s", missing)
-    from bot.feedlist import FeedListError
-    from bot.matching import CatalogError
-    from bot.settings import ConfigurationError
-
-    try:
-        asyncio.run(run_service(settings))
-    except KeyboardInterrupt:
-        return
-    except (ConfigurationError, FeedListError, CatalogError) as exc:
-        for problem in getattr(exc, "problems", None) or [str(exc)]:
-            click.echo(problem, err=True)
-        sys.exit(1)
+    _run_async(run_service(settings), interrupted=0)
 
 
 @main.command()
@@ -93,7 +115,7 @@ def poll(once: bool, feeds: tuple[str, ...], as_json: bool) -> None:
     del once
     settings = _settings_or_exit()
     _setup_logging(settings)
-    code = asyncio.run(_poll_once(settings, feeds, as_json, sys.stdout))
+    code = _run_async(_poll_once(settings, feeds, as_json, sys.stdout))
     sys.exit(code)
 
 
@@ -317,7 +339,7 @@ def digest(since: str, channel: str | None, fmt: str, every_story: bool) -> None
     except ValueError as exc:
         click.echo(str(exc), err=True)
         sys.exit(2)
-    sys.exit(asyncio.run(_print_digest(settings, span, channel, fmt, sys.stdout, every_story=every_story)))
+    sys.exit(_run_async(_print_digest(settings, span, channel, fmt, sys.stdout, every_story=every_story)))
 
 
 async def _print_digest(
@@ -367,7 +389,7 @@ def trend(days: int, zone: str, out: Path) -> None:
     except (ZoneInfoNotFoundError, ValueError):
         click.echo(f"{zone!r} is not a time zone; give an IANA name such as Asia/Seoul or UTC.", err=True)
         sys.exit(2)
-    png = asyncio.run(_trend_png(settings, days, tz))
+    png = _run_async(_trend_png(settings, days, tz))
     try:
         out.write_bytes(png)
     except OSError as exc:

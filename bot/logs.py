@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import logging
 import sys
-from collections.abc import Iterable
+import time
+from collections.abc import Callable, Iterable
 
 REDACTED = "[redacted]"
 
@@ -36,7 +37,39 @@ class SecretRedactor(logging.Filter):
         return True
 
 
-def configure_logging(level: str = "INFO", *, secrets: Iterable[str] = ()) -> SecretRedactor:
+class RepeatLimiter(logging.Filter):
+    """Lets a warning or error through once per ``window`` seconds: the same logger, level, message
+    template and first argument (the feed, the error) is held back within the window, and the next one
+    that passes says how many were held. A failing database then costs one line a minute, not thousands,
+    while each feed's own failures still show."""
+
+    def __init__(self, window: float, clock: Callable[[], float] = time.monotonic) -> None:
+        super().__init__()
+        self.window = window
+        self.clock = clock
+        self._last: dict[tuple[str, int, str], tuple[float, int]] = {}
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.levelno < logging.WARNING or self.window <= 0:
+            return True
+        first = record.args[0] if isinstance(record.args, tuple) and record.args else ""
+        key = (record.name, record.levelno, f"{record.msg}\x00{first}")
+        now = self.clock()
+        seen = self._last.get(key)
+        if seen is not None and now - seen[0] < self.window:
+            self._last[key] = (seen[0], seen[1] + 1)
+            return False
+        if len(self._last) > 10_000:
+            self._last.clear()
+        self._last[key] = (now, 0)
+        if seen is not None and seen[1]:
+            record.msg = f"{record.msg} (and {seen[1]} more like it in the last {self.window:g} s)"
+        return True
+
+
+def configure_logging(
+    level: str = "INFO", *, secrets: Iterable[str] = (), repeat_window: float = 60.0
+) -> SecretRedactor:
     """Send logs to stderr (stdout carries only results) and redact ``secrets`` from them."""
     redactor = SecretRedactor(secrets)
     root = logging.getLogger()
@@ -46,6 +79,7 @@ def configure_logging(level: str = "INFO", *, secrets: Iterable[str] = ()) -> Se
     handler = logging.StreamHandler(sys.stderr)
     handler._pactwatch = True  # type: ignore[attr-defined]
     handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    handler.addFilter(RepeatLimiter(repeat_window))
     handler.addFilter(redactor)
     root.addHandler(handler)
     root.setLevel(level.upper())

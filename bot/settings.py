@@ -197,6 +197,8 @@ class Settings(BaseSettings):
 
     # --- logging -----------------------------------------------------------------------------------
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"] = "INFO"
+    # The same warning or error (same message and subject) is logged at most once per this many seconds.
+    log_repeat_window_seconds: float = Field(60.0, ge=0)
 
     subscriptions: list[SubscriptionConfig] = Field(default_factory=list)
 
