@@ -232,7 +232,7 @@ async def build_services(
             max_attempts=settings.send_max_attempts,
             send_timeout=settings.send_timeout_seconds,
             retry_min_seconds=settings.send_retry_min_seconds,
-            on_result=lambda d, r: metrics.deliveries.labels(d.platform, r.status).inc(),
+            on_result=metrics.count_delivery,
             scrub=SecretRedactor(settings.secret_values()).scrub,
             wake=core.outbox_wake,
         )
@@ -324,6 +324,11 @@ async def run_service(settings: Settings, *, stop: asyncio.Event | None = None) 
                     in_flight.discard(task)
             if report.outcomes:
                 log.info("%s", report.summary())
+            for o in report.outcomes:
+                if o.fetch_seconds is not None:
+                    svc.metrics.fetch_seconds.observe(o.fetch_seconds)
+                if o.parse_seconds is not None:
+                    svc.metrics.parse_seconds.observe(o.parse_seconds)
             svc.metrics.polls.inc(len(report.outcomes))
             svc.metrics.poll_errors.inc(len(report.errors))
             svc.metrics.articles.inc(report.articles)

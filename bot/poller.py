@@ -11,6 +11,7 @@ import gc
 import logging
 import pickle
 import random
+import time
 import uuid
 import zlib
 from collections.abc import Callable, Sequence
@@ -50,6 +51,8 @@ class FeedOutcome:
     new: tuple[NewArticle, ...] = ()
     error: str | None = None
     retry_in: float = 0.0  # after an error: seconds until the feed is tried again
+    fetch_seconds: float | None = None  # how long the fetch took (for the metrics)
+    parse_seconds: float | None = None  # how long parsing and matching in the workers took
     # Counts of ``new`` and of its hits; kept when ``poll_feeds(keep_articles=False)`` drops the articles.
     articles: int = 0
     relevant: int = 0
@@ -259,7 +262,9 @@ class Poller:
 
     async def _poll_feed(self, feed: FeedRow) -> FeedOutcome:
         validators = Validators(etag=feed.etag, last_modified=feed.last_modified, body_hash=feed.body_hash)
+        started = time.monotonic()
         res = await self.fetcher.fetch(feed.url, validators, allow_local=feed.origin == "operator")
+        fetch_seconds = time.monotonic() - started
         crashpoint("poll.fetched")
         now = self.clock()
         if res.status == "error" or (res.status == "ok" and res.body is None):
@@ -275,10 +280,11 @@ class Poller:
                 seeded=True if res.status == "unchanged" else feed.seeded,
                 new_items=0,
             )
-            return FeedOutcome(feed, res.status)
+            return FeedOutcome(feed, res.status, fetch_seconds=fetch_seconds)
         assert res.body is not None
         # Matching runs in the parser workers right after parsing: in parallel, and off this event loop.
         ref = await self.matchers.worker_ref() if self.policy.match_in_workers else None
+        started = time.monotonic()
         try:
             parsed = await self.parsers.parse(
                 res.body,
@@ -290,6 +296,7 @@ class Poller:
             )
         except FeedError as exc:
             return await self._fail(feed, str(exc), retry_after=res.retry_after)
+        parse_seconds = time.monotonic() - started
         crashpoint("poll.parsed")
         if parsed.match_error:
             log.error(
@@ -353,6 +360,8 @@ class Poller:
             relevant=sum(1 for n in new if n.match.relevant),
             fact_hits=sum(len(n.match.facts) for n in new),
             watch_hits=sum(len(n.match.watches) for n in new),
+            fetch_seconds=fetch_seconds,
+            parse_seconds=parse_seconds,
         )
 
     async def _fail(self, feed: FeedRow, error: str, *, retry_after: float | None = None) -> FeedOutcome:
