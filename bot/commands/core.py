@@ -20,7 +20,6 @@ from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from bot.commands import queries
 from bot.commands.model import Attachment, Caller, Choice, Reply, ReplyField, ReplyItem, error_reply
 from bot.commands.ratelimit import TokenBuckets
 from bot.commands.schedule import (
@@ -250,7 +249,7 @@ class Commands:
             days = self._s.watch_test_days
             since = self._now() - timedelta(days=days)
             articles = await self.svc.store.articles_since(since, limit=self._s.watch_test_max_articles)
-            visible = await queries.visible_feed_ids(self.svc.store, caller.tenant)
+            visible = await self.svc.store.visible_feed_ids(caller.tenant)
             articles = [a for a in articles if a.feed_id in visible]
             matcher = self.svc.matchers.factory((), (WatchSpec("test", q),))
 
@@ -475,8 +474,8 @@ class Commands:
     async def facts(self, caller: Caller) -> Reply:
         async def body() -> Reply:
             days = self._s.command_recent_days
-            counts = await queries.match_counts(
-                self.svc.store, kind="fact", since=self._now() - timedelta(days=days), tenant=caller.tenant
+            counts = await self.svc.store.match_counts(
+                kind="fact", since=self._now() - timedelta(days=days), tenant=caller.tenant
             )
             items = tuple(
                 ReplyItem(
@@ -502,8 +501,8 @@ class Commands:
                 return error_reply(
                     f"There is no fact '{fid[:40]}'; run facts to see the ids.", title="Unknown fact"
                 )
-            found = await queries.latest_matches(
-                self.svc.store, kind="fact", ref=fact.id, tenant=caller.tenant, limit=self._s.command_list_max
+            found = await self.svc.store.latest_matches(
+                kind="fact", ref=fact.id, tenant=caller.tenant, limit=self._s.command_list_max
             )
             items = tuple(
                 ReplyItem(title=m.title, url=m.url, lines=(m.source,), evidence=m.evidence, time=m.published)
@@ -525,7 +524,7 @@ class Commands:
                 stored = await self.svc.store.find_article_by_url(raw)
             else:
                 raise ArgumentError("Give an article's link (https://…) or its id number.")
-            visible = await queries.visible_feed_ids(self.svc.store, caller.tenant)
+            visible = await self.svc.store.visible_feed_ids(caller.tenant)
             if stored is None or stored.feed_id not in visible:
                 return error_reply(
                     "pactwatch has not stored that article; it only knows articles from its feeds, "
