@@ -115,6 +115,16 @@ class StoreBase:
         """Insert one row in ``c``'s transaction unless a row with the same ``unique`` columns exists."""
         await c.execute(self._insert(table).values(**values).on_conflict_do_nothing(index_elements=unique))
 
+    async def _check_quota(self, c: AsyncConnection, table: sa.Table, *, tenant: str, quota: int) -> None:
+        """Raise ``QuotaError`` when ``tenant`` already has ``quota`` rows in ``table`` (feeds, watches)."""
+        count = (
+            await c.execute(sa.select(sa.func.count()).select_from(table).where(table.c.tenant == tenant))
+        ).scalar_one()
+        if count >= quota:
+            raise QuotaError(
+                f"this server already has {count} {table.name}, the most allowed; remove one first"
+            )
+
     # --- meta --------------------------------------------------------------------------------------
 
     async def get_meta(self, key: str) -> str | None:

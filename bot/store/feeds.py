@@ -10,7 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from bot.models import FeedSpec
 from bot.store import tables as t
-from bot.store.base import QuotaError, StoreBase
+from bot.store.base import StoreBase
 from bot.store.rows import FeedRow, feed_row, visible_to
 
 
@@ -81,13 +81,9 @@ class FeedsMixin(StoreBase):
         """Add a feed from chat for its tenant. None when the tenant already has it. Raises
         ``QuotaError`` when the tenant is at its quota."""
         assert spec.tenant
+        tenant = spec.tenant
 
         async def fn(c: AsyncConnection) -> FeedRow | None:
-            count = (
-                await c.execute(
-                    sa.select(sa.func.count()).select_from(t.feeds).where(t.feeds.c.tenant == spec.tenant)
-                )
-            ).scalar_one()
             exists = (
                 await c.execute(
                     sa.select(t.feeds.c.id).where(t.feeds.c.tenant == spec.tenant, t.feeds.c.url == spec.url)
@@ -95,8 +91,7 @@ class FeedsMixin(StoreBase):
             ).first()
             if exists:
                 return None
-            if count >= quota:
-                raise QuotaError(f"this server already has {count} feeds, the most allowed; remove one first")
+            await self._check_quota(c, t.feeds, tenant=tenant, quota=quota)
             res = await c.execute(
                 sa.insert(t.feeds)
                 .values(

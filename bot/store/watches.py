@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from bot.store import tables as t
-from bot.store.base import QuotaError, StoreBase
+from bot.store.base import StoreBase
 from bot.store.rows import SubscriptionRow, WatchRow, subscription_row, watch_row
 
 
@@ -36,15 +36,7 @@ class WatchesMixin(StoreBase):
         """Add a watch; raises ``QuotaError`` when ``tenant`` already has ``quota`` watches."""
 
         async def fn(c: AsyncConnection) -> WatchRow:
-            count = (
-                await c.execute(
-                    sa.select(sa.func.count()).select_from(t.watches).where(t.watches.c.tenant == tenant)
-                )
-            ).scalar_one()
-            if count >= quota:
-                raise QuotaError(
-                    f"this server already has {count} watches, the most allowed; remove one first"
-                )
+            await self._check_quota(c, t.watches, tenant=tenant, quota=quota)
             res = await c.execute(
                 sa.insert(t.watches)
                 .values(
