@@ -59,14 +59,18 @@ class OutboxMixin(StoreBase):
         died mid-send) is claimed again with ``attempts`` > 0, which tells the sender to reconcile first."""
         until = now + timedelta(seconds=lease_seconds)
 
+        claimable = (
+            t.deliveries.c.status == "pending",
+            t.deliveries.c.not_before <= now,
+            sa.or_(t.deliveries.c.lease_until.is_(None), t.deliveries.c.lease_until < now),
+        )
+
         async def fn(c: AsyncConnection) -> list[Delivery]:
             due = (
                 sa.select(t.deliveries.c.id)
                 .join(t.subscriptions, t.subscriptions.c.id == t.deliveries.c.subscription_id)
                 .where(
-                    t.deliveries.c.status == "pending",
-                    t.deliveries.c.not_before <= now,
-                    sa.or_(t.deliveries.c.lease_until.is_(None), t.deliveries.c.lease_until < now),
+                    *claimable,
                     t.subscriptions.c.platform.in_(list(platforms)),
                     ~t.subscriptions.c.paused,
                 )
@@ -78,9 +82,11 @@ class OutboxMixin(StoreBase):
             ids = [r.id for r in await c.execute(due)]
             if not ids:
                 return []
+            # On SQLite the SELECT above runs before the transaction takes the write lock, so another
+            # sender may have leased some of these meanwhile: the UPDATE (under the lock) checks again.
             await c.execute(
                 sa.update(t.deliveries)
-                .where(t.deliveries.c.id.in_(ids), t.deliveries.c.status == "pending")
+                .where(t.deliveries.c.id.in_(ids), *claimable)
                 .values(lease_owner=owner, lease_until=until, attempts=t.deliveries.c.attempts + 1)
             )
             rows = await c.execute(
@@ -155,7 +161,7 @@ class OutboxMixin(StoreBase):
         return await self._count("outbox_depth", q)
 
     async def deliveries_for(self, subscription_id: int) -> list[sa.Row[Any]]:
-        """Every delivery row of one subscription, oldest first (for status and tests)."""
+        """Every delivery row of one subscription, oldest first (only the tests read it; nothing in bot/)."""
         q = (
             sa.select(t.deliveries)
             .where(t.deliveries.c.subscription_id == subscription_id)

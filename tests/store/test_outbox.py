@@ -100,16 +100,19 @@ async def test_a_second_claimer_waits_for_the_lease_to_expire(store: Store) -> N
 async def test_two_senders_at_once_never_share_a_delivery(store: Store, db_url: str) -> None:
     sub = await subscription(store)
     await store.enqueue([planned(sub, n) for n in range(1, 9)], now=T0)
-    other = await Store.open(db_url, run_migrations=False)
+    other = await Store.open(db_url)  # a second process on the same database
     try:
         a, b = await asyncio.gather(claim(store, "a", T0, limit=5), claim(other, "b", T0, limit=5))
     finally:
         await other.close()
+    # On SQLite the loser may come back empty (its pick was leased meanwhile); it never takes a row away.
+    assert len(a) + len(b) >= 5
     assert not set(a) & set(b)
-    assert len(a) + len(b) == 8
     rows = await rows_by_id(store, sub)
     assert {i for i, r in rows.items() if r.lease_owner == "a"} == set(a)
     assert {i for i, r in rows.items() if r.lease_owner == "b"} == set(b)
+    rest = await claim(store, "c", T0)
+    assert sorted(a + b + rest) == sorted(rows)
 
 
 async def test_finish_sent_records_the_message_and_clears_the_lease(store: Store) -> None:
