@@ -40,11 +40,11 @@ class StoreBase:
         self.dialect = engine.dialect.name
 
     @classmethod
-    async def open(cls, url: str, *, retry_attempts: int = 8, run_migrations: bool = True) -> Self:
+    async def open(cls, url: str, *, retry_attempts: int = 8) -> Self:
+        """A store on the database at ``url``, migrated to the newest schema."""
         engine = make_engine(url)
         store = cls(engine, retry_attempts=retry_attempts)
-        if run_migrations:
-            await with_retry(lambda: migrate(engine), attempts=retry_attempts, what="migrations")
+        await with_retry(lambda: migrate(engine), attempts=retry_attempts, what="migrations")
         return store
 
     async def close(self) -> None:
