@@ -31,11 +31,9 @@ class StoriesMixin(StoreBase):
         is returned and no new one is left behind."""
 
         async def fn(c: AsyncConnection) -> int:
-            current = (
-                await c.execute(sa.select(t.articles.c.story_id).where(t.articles.c.id == article_id))
-            ).scalar()
+            current = await self._story_of(c, article_id)
             if current is not None:
-                return int(current)
+                return current
             sid = (
                 await c.execute(
                     sa.insert(t.stories)
@@ -43,11 +41,18 @@ class StoriesMixin(StoreBase):
                     .returning(t.stories.c.id)
                 )
             ).scalar_one()
-            await c.execute(
+            res = await c.execute(
                 sa.update(t.articles)
                 .where(t.articles.c.id == article_id, t.articles.c.story_id.is_(None))
                 .values(story_id=sid)
             )
+            if not res.rowcount:
+                # Another writer assigned the article since the SELECT above (which takes no lock):
+                # drop the story just made and answer with theirs.
+                current = await self._story_of(c, article_id)
+                if current is not None:
+                    await c.execute(sa.delete(t.stories).where(t.stories.c.id == sid))
+                    return current
             crashpoint("store.new_story.uncommitted")
             return int(sid)
 
@@ -71,12 +76,18 @@ class StoriesMixin(StoreBase):
                     .values(last_seen=now)
                 )
                 return story_id
-            current = (
-                await c.execute(sa.select(t.articles.c.story_id).where(t.articles.c.id == article_id))
-            ).scalar()
-            return int(current) if current is not None else story_id
+            current = await self._story_of(c, article_id)
+            return current if current is not None else story_id
 
         return await self._write("join_story", fn)
+
+    @staticmethod
+    async def _story_of(c: AsyncConnection, article_id: int) -> int | None:
+        """The story holding an article, in ``c``'s transaction; None when none does (or no article)."""
+        current = (
+            await c.execute(sa.select(t.articles.c.story_id).where(t.articles.c.id == article_id))
+        ).scalar()
+        return int(current) if current is not None else None
 
     async def unclustered_articles(self, since: datetime, *, limit: int) -> list[StoredArticle]:
         """Articles first seen since ``since`` that no story holds yet (seeded backlogs), oldest first."""
