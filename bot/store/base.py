@@ -116,7 +116,12 @@ class StoreBase:
         await c.execute(self._insert(table).values(**values).on_conflict_do_nothing(index_elements=unique))
 
     async def _check_quota(self, c: AsyncConnection, table: sa.Table, *, tenant: str, quota: int) -> None:
-        """Raise ``QuotaError`` when ``tenant`` already has ``quota`` rows in ``table`` (feeds, watches)."""
+        """Raise ``QuotaError`` when ``tenant`` already has ``quota`` rows in ``table`` (feeds, watches).
+
+        Writing a meta row first serialises the adds to ``table`` until ``c`` commits (a row lock on
+        PostgreSQL, the write lock on SQLite), so the count includes whatever a concurrent add committed
+        and two adds at once cannot both pass the last free place."""
+        await self._bump(c, f"quota:{table.name}")
         count = (
             await c.execute(sa.select(sa.func.count()).select_from(table).where(table.c.tenant == tenant))
         ).scalar_one()

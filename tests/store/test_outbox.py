@@ -285,3 +285,27 @@ async def test_feed_quota_is_per_tenant_and_operator_feeds_do_not_count(store: S
     assert await store.visible_feed_ids("discord:g1") == {f.id for f in visible}
     assert await store.remove_feed(first.id, tenant="discord:g1")
     assert await store.add_chat_feed(spec("discord:g1", 2), T0, quota=1) is not None
+
+
+async def test_two_adds_at_once_cannot_both_take_the_last_place(store: Store, db_url: str) -> None:
+    def feed(n: int) -> FeedSpec:
+        return FeedSpec(url=f"https://feeds.example/{n}.xml", origin="chat", tenant="discord:g1")
+
+    other = await Store.open(db_url)  # a second process on the same database
+    try:
+        watches = await asyncio.gather(
+            add_watch(store, "discord:g1", 1, quota=1),
+            add_watch(other, "discord:g1", 2, quota=1),
+            return_exceptions=True,
+        )
+        feeds = await asyncio.gather(
+            store.add_chat_feed(feed(1), T0, quota=1),
+            other.add_chat_feed(feed(2), T0, quota=1),
+            return_exceptions=True,
+        )
+    finally:
+        await other.close()
+    for results in (watches, feeds):
+        assert sum(isinstance(r, QuotaError) for r in results) == 1, results
+    assert len(await store.list_watches(tenant="discord:g1")) == 1
+    assert len([f for f in await store.list_feeds(tenant="discord:g1") if f.tenant]) == 1
