@@ -7,7 +7,6 @@ from datetime import timedelta
 
 from bot.commands.gate import ID, ArgumentError, Gate, choices
 from bot.commands.model import Caller, Choice, Reply, ReplyItem, error_reply
-from bot.commands.queries import latest_matches, match_counts, visible_feed_ids
 from bot.models import Evidence
 
 
@@ -17,8 +16,8 @@ class ArticleCommands(Gate):
     async def facts(self, caller: Caller) -> Reply:
         async def body() -> Reply:
             days = self._cfg.command_recent_days
-            counts = await match_counts(
-                self.svc.store, kind="fact", since=self._now() - timedelta(days=days), tenant=caller.tenant
+            counts = await self.svc.store.match_counts(
+                kind="fact", since=self._now() - timedelta(days=days), tenant=caller.tenant
             )
             items = tuple(
                 ReplyItem(
@@ -44,8 +43,7 @@ class ArticleCommands(Gate):
                 return error_reply(
                     f"There is no fact '{fid[:40]}'; run facts to see the ids.", title="Unknown fact"
                 )
-            found = await latest_matches(
-                self.svc.store,
+            found = await self.svc.store.latest_matches(
                 kind="fact",
                 ref=fact.id,
                 tenant=caller.tenant,
@@ -71,7 +69,7 @@ class ArticleCommands(Gate):
                 stored = await self.svc.store.find_article_by_url(raw)
             else:
                 raise ArgumentError("Give an article's link (https://…) or its id number.")
-            visible = await visible_feed_ids(self.svc.store, caller.tenant)
+            visible = await self.svc.store.visible_feed_ids(caller.tenant)
             if stored is None or stored.feed_id not in visible:
                 return error_reply(
                     "pactwatch has not stored that article; it only knows articles from its feeds, "

@@ -7,7 +7,6 @@ from datetime import timedelta
 
 from bot.commands.gate import Gate, choices
 from bot.commands.model import Caller, Choice, Reply, ReplyItem, error_reply
-from bot.commands.queries import visible_feed_ids
 from bot.models import Evidence, WatchSpec
 from bot.store.repo import StoredArticle, WatchRow
 
@@ -93,7 +92,7 @@ class WatchCommands(Gate):
             days = self._cfg.watch_test_days
             since = self._now() - timedelta(days=days)
             articles = await self.svc.store.articles_since(since, limit=self._cfg.watch_test_max_articles)
-            visible = await visible_feed_ids(self.svc.store, caller.tenant)
+            visible = await self.svc.store.visible_feed_ids(caller.tenant)
             articles = [a for a in articles if a.feed_id in visible]
             matcher = self.svc.matchers.factory((), (WatchSpec("test", q),))
 

@@ -1,0 +1,262 @@
+"""Articles and their matches: the poller's writes, lookups, the chat commands' match queries, retention."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from datetime import datetime
+
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from bot.crashpoints import crashpoint
+from bot.models import Article, Evidence, MatchResult
+from bot.store import tables as t
+from bot.store.base import StoreBase
+from bot.store.rows import (
+    EVIDENCE_ADAPTER,
+    MatchedArticle,
+    StoredArticle,
+    article_values,
+    articles_with_feed_url,
+    match_values,
+    stored_article,
+    visible_to,
+)
+
+
+class ArticlesMixin(StoreBase):
+    # --- the poller's writes -----------------------------------------------------------------------
+
+    async def insert_articles(
+        self, feed_id: int, articles: Sequence[Article], *, now: datetime, seeded: bool
+    ) -> list[tuple[int, Article]]:
+        """Store the articles not seen before in this feed; returns (id, article) for the new ones."""
+        if not articles:
+            return []
+        by_entry: dict[str, Article] = {}
+        for a in articles:
+            by_entry.setdefault(a.entry_id, a)
+
+        async def fn(c: AsyncConnection) -> list[tuple[int, Article]]:
+            rows = [article_values(feed_id, a, now=now, seeded=seeded) for a in by_entry.values()]
+            stmt = (
+                self._insert(t.articles)
+                .on_conflict_do_nothing(index_elements=["feed_id", "entry_id"])
+                .returning(t.articles.c.id, t.articles.c.entry_id)
+            )
+            out: list[tuple[int, Article]] = []
+            # Bounded statement size: SQLite allows at most 32,766 bound parameters.
+            for i in range(0, len(rows), 200):
+                for r in await c.execute(stmt.values(rows[i : i + 200])):
+                    out.append((r.id, by_entry[r.entry_id]))
+            crashpoint("store.insert_articles.uncommitted")
+            return out
+
+        return await self._write("insert_articles", fn)
+
+    async def store_matches(self, results: Iterable[tuple[int, MatchResult]]) -> None:
+        """Record relevance and every fact/watch hit with its evidence."""
+        results = list(results)
+        if not results:
+            return
+
+        async def fn(c: AsyncConnection) -> None:
+            relevant_ids = [aid for aid, m in results if m.relevant]
+            for i in range(0, len(relevant_ids), 500):
+                await c.execute(
+                    sa.update(t.articles)
+                    .where(t.articles.c.id.in_(relevant_ids[i : i + 500]))
+                    .values(relevant=True)
+                )
+            rows = [row for aid, m in results for row in match_values(aid, m)]
+            for i in range(0, len(rows), 200):
+                await c.execute(
+                    self._insert(t.matches)
+                    .values(rows[i : i + 200])
+                    .on_conflict_do_nothing(index_elements=["article_id", "kind", "ref"])
+                )
+            crashpoint("store.store_matches.uncommitted")
+
+        await self._write("store_matches", fn)
+
+    async def insert_matched_articles(
+        self,
+        feed_id: int,
+        items: Sequence[tuple[Article, MatchResult]],
+        *,
+        now: datetime,
+        seeded: bool,
+    ) -> list[tuple[int, Article, MatchResult]]:
+        """``insert_articles`` and ``store_matches`` for articles matched beforehand, in one transaction
+        (the poller's hot path; benchmarks/bench_poll.py): stores the articles not seen before in this
+        feed, with their relevance and every fact/watch hit. Returns (id, article, match) for the new
+        ones, in feed order."""
+        if not items:
+            return []
+        by_entry: dict[str, tuple[Article, MatchResult]] = {}
+        for a, m in items:
+            by_entry.setdefault(a.entry_id, (a, m))
+
+        async def fn(c: AsyncConnection) -> list[tuple[int, Article, MatchResult]]:
+            rows = [
+                {**article_values(feed_id, a, now=now, seeded=seeded), "relevant": m.relevant}
+                for a, m in by_entry.values()
+            ]
+            # executemany: the statement is compiled once and cached (SQLAlchemy batches the VALUES and
+            # the RETURNING itself), where a multi-row .values() is compiled anew on every call.
+            stmt = (
+                self._insert(t.articles)
+                .on_conflict_do_nothing(index_elements=["feed_id", "entry_id"])
+                .returning(t.articles.c.id, t.articles.c.entry_id)
+            )
+            ids = {r.entry_id: r.id for r in await c.execute(stmt, rows)}
+            crashpoint("store.insert_articles.uncommitted")
+            out = [(ids[e], a, m) for e, (a, m) in by_entry.items() if e in ids]
+            hits = [row for aid, _, m in out for row in match_values(aid, m)]
+            if hits:
+                hits_stmt = self._insert(t.matches).on_conflict_do_nothing(
+                    index_elements=["article_id", "kind", "ref"]
+                )
+                await c.execute(hits_stmt, hits)
+            crashpoint("store.store_matches.uncommitted")
+            return out
+
+        return await self._write("insert_matched_articles", fn)
+
+    # --- reads -------------------------------------------------------------------------------------
+
+    async def articles_of_unfinished_polls(
+        self, feed_id: int, *, after: datetime | None, exclude: set[int]
+    ) -> list[tuple[int, Article]]:
+        """(id, article) of this feed's articles first seen after ``after`` (the feed's last recorded
+        success; None: any), except ``exclude``: stored by a poll that died before it finished."""
+
+        async def fn(c: AsyncConnection) -> list[tuple[int, Article]]:
+            q = articles_with_feed_url().where(t.articles.c.feed_id == feed_id).order_by(t.articles.c.id)
+            if after is not None:
+                q = q.where(t.articles.c.first_seen > after)
+            rows = [stored_article(r) for r in await c.execute(q)]
+            return [(a.id, a.article) for a in rows if a.id not in exclude]
+
+        return await self._read("articles_of_unfinished_polls", fn)
+
+    async def article_matches(self, article_id: int) -> list[tuple[str, str, Evidence]]:
+        """(kind, ref, evidence) for every match of one article."""
+
+        async def fn(c: AsyncConnection) -> list[tuple[str, str, Evidence]]:
+            rows = await c.execute(
+                sa.select(t.matches.c.kind, t.matches.c.ref, t.matches.c.evidence)
+                .where(t.matches.c.article_id == article_id)
+                .order_by(t.matches.c.id)
+            )
+            return [(r.kind, r.ref, EVIDENCE_ADAPTER.validate_json(r.evidence)) for r in rows]
+
+        return await self._read("article_matches", fn)
+
+    async def get_article(self, article_id: int) -> StoredArticle | None:
+        q = articles_with_feed_url().where(t.articles.c.id == article_id)
+        return await self._fetch_first("get_article", q, stored_article)
+
+    async def find_article_by_url(self, url: str) -> StoredArticle | None:
+        q = articles_with_feed_url().where(t.articles.c.url == url).order_by(t.articles.c.id).limit(1)
+        return await self._fetch_first("find_article_by_url", q, stored_article)
+
+    async def articles_since(
+        self, since: datetime, *, until: datetime | None = None, limit: int = 100_000
+    ) -> list[StoredArticle]:
+        """Articles first seen in [since, until), oldest first."""
+
+        q = (
+            articles_with_feed_url()
+            .where(t.articles.c.first_seen >= since)
+            .order_by(t.articles.c.first_seen, t.articles.c.id)
+            .limit(limit)
+        )
+        if until is not None:
+            q = q.where(t.articles.c.first_seen < until)
+        return await self._fetch_all("articles_since", q, stored_article)
+
+    # --- what the chat commands show (scoped to the feeds a tenant may see) -------------------------
+
+    async def match_counts(self, *, kind: str, since: datetime, tenant: str) -> dict[str, int]:
+        """Matched articles per ref (fact or watch id) first seen since ``since``."""
+        q = (
+            sa.select(t.matches.c.ref, sa.func.count())
+            .select_from(t.matches)
+            .join(t.articles, t.articles.c.id == t.matches.c.article_id)
+            .join(t.feeds, t.feeds.c.id == t.articles.c.feed_id)
+            .where(t.matches.c.kind == kind, t.articles.c.first_seen >= since, visible_to(tenant))
+            .group_by(t.matches.c.ref)
+        )
+
+        async def fn(c: AsyncConnection) -> dict[str, int]:
+            return {r[0]: int(r[1]) for r in await c.execute(q)}
+
+        return await self._read("match_counts", fn)
+
+    async def latest_matches(self, *, kind: str, ref: str, tenant: str, limit: int) -> list[MatchedArticle]:
+        """The newest articles matched by one fact or watch, one per story."""
+        q = (
+            sa.select(
+                t.articles.c.id,
+                t.articles.c.title,
+                t.articles.c.url,
+                t.articles.c.source,
+                t.articles.c.published,
+                t.articles.c.story_id,
+                t.matches.c.evidence,
+            )
+            .select_from(t.matches)
+            .join(t.articles, t.articles.c.id == t.matches.c.article_id)
+            .join(t.feeds, t.feeds.c.id == t.articles.c.feed_id)
+            .where(t.matches.c.kind == kind, t.matches.c.ref == ref, visible_to(tenant))
+            .order_by(t.articles.c.first_seen.desc(), t.articles.c.id.desc())
+            .limit(limit * 5)
+        )
+
+        async def fn(c: AsyncConnection) -> list[MatchedArticle]:
+            out: list[MatchedArticle] = []
+            seen: set[int] = set()
+            for r in await c.execute(q):
+                if r.story_id is not None:
+                    if r.story_id in seen:
+                        continue
+                    seen.add(r.story_id)
+                out.append(
+                    MatchedArticle(
+                        article_id=r.id,
+                        title=r.title,
+                        url=r.url,
+                        source=r.source,
+                        published=r.published,
+                        evidence=EVIDENCE_ADAPTER.validate_json(r.evidence),
+                    )
+                )
+                if len(out) >= limit:
+                    break
+            return out
+
+        return await self._read("latest_matches", fn)
+
+    # --- retention ---------------------------------------------------------------------------------
+
+    async def delete_articles_before(self, cutoff: datetime) -> int:
+        """Retention: drop articles first seen before ``cutoff`` (their matches go with them), settled
+        deliveries created before it, and the stories left without articles."""
+
+        async def fn(c: AsyncConnection) -> int:
+            res = await c.execute(sa.delete(t.articles).where(t.articles.c.first_seen < cutoff))
+            await c.execute(
+                sa.delete(t.deliveries).where(
+                    t.deliveries.c.status.in_(["sent", "rejected"]), t.deliveries.c.created_at < cutoff
+                )
+            )
+            await c.execute(
+                sa.delete(t.stories).where(
+                    t.stories.c.last_seen < cutoff,
+                    ~sa.exists().where(t.articles.c.story_id == t.stories.c.id),
+                )
+            )
+            return int(res.rowcount or 0)
+
+        return await self._write("retention", fn)

@@ -1,0 +1,153 @@
+"""The store's plumbing: one engine, opening and migrating, the typed transaction helpers every part of the
+store goes through (``_read``/``_write``, retried on a locked or unreachable database), the dialect's
+``INSERT … ON CONFLICT``, and the key/value meta table."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Awaitable, Callable
+from typing import Any, Self, TypeVar
+
+import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql as pg
+from sqlalchemy.dialects import sqlite as sqlite_dialect
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+from bot.store import tables as t
+from bot.store.db import make_engine, migrate, with_retry
+
+T = TypeVar("T")
+R = TypeVar("R")
+
+Insert = pg.Insert | sqlite_dialect.Insert
+
+
+class QuotaError(ValueError):
+    """A server or workspace is at one of its quotas; the message says which and what to do."""
+
+
+class Conflict(Exception):
+    """Rolls back a write whose precondition no longer holds (raised inside one transaction; see
+    ``StoreBase._write_unless_conflict``)."""
+
+
+class StoreBase:
+    """The engine and the helpers the domain mixins build on (``bot.store.repo.Store`` combines them)."""
+
+    def __init__(self, engine: AsyncEngine, *, retry_attempts: int = 8) -> None:
+        self.engine = engine
+        self.retry_attempts = retry_attempts
+        self.dialect = engine.dialect.name
+
+    @classmethod
+    async def open(cls, url: str, *, retry_attempts: int = 8) -> Self:
+        """A store on the database at ``url``, migrated to the newest schema."""
+        engine = make_engine(url)
+        store = cls(engine, retry_attempts=retry_attempts)
+        await with_retry(lambda: migrate(engine), attempts=retry_attempts, what="migrations")
+        return store
+
+    async def close(self) -> None:
+        await self.engine.dispose()
+
+    # --- plumbing ----------------------------------------------------------------------------------
+
+    def _insert(self, table: sa.Table) -> Insert:
+        """INSERT with the dialect's ``on_conflict_do_nothing``/``on_conflict_do_update``."""
+        return (pg.insert if self.dialect == "postgresql" else sqlite_dialect.insert)(table)
+
+    async def _read(self, what: str, fn: Callable[[AsyncConnection], Awaitable[T]]) -> T:
+        """``fn`` on a connection outside a transaction, retried (``what`` names it in the log)."""
+
+        async def op() -> T:
+            async with self.engine.connect() as conn:
+                return await fn(conn)
+
+        return await with_retry(op, attempts=self.retry_attempts, what=what)
+
+    async def _write(self, what: str, fn: Callable[[AsyncConnection], Awaitable[T]]) -> T:
+        """``fn`` in one transaction, committed when it returns, retried as a whole."""
+
+        async def op() -> T:
+            async with self.engine.begin() as conn:
+                return await fn(conn)
+
+        return await with_retry(op, attempts=self.retry_attempts, what=what)
+
+    async def _count(self, what: str, q: sa.Select[Any]) -> int:
+        """The integer a ``SELECT count(*) …`` query ``q`` returns."""
+
+        async def fn(c: AsyncConnection) -> int:
+            return int((await c.execute(q)).scalar_one())
+
+        return await self._read(what, fn)
+
+    async def _fetch_all(self, what: str, q: sa.Select[Any], row: Callable[[sa.Row[Any]], R]) -> list[R]:
+        """Every row of the query ``q``, each as ``row(r)``."""
+
+        async def fn(c: AsyncConnection) -> list[R]:
+            return [row(r) for r in await c.execute(q)]
+
+        return await self._read(what, fn)
+
+    async def _fetch_first(self, what: str, q: sa.Select[Any], row: Callable[[sa.Row[Any]], R]) -> R | None:
+        """The first row of the query ``q`` as ``row(r)``; None when there is none."""
+
+        async def fn(c: AsyncConnection) -> R | None:
+            r = (await c.execute(q)).first()
+            return row(r) if r is not None else None
+
+        return await self._read(what, fn)
+
+    async def _write_unless_conflict(
+        self, what: str, fn: Callable[[AsyncConnection], Awaitable[None]]
+    ) -> bool:
+        """``_write``: True when it committed, False (nothing written) when ``fn`` raised ``Conflict``."""
+        try:
+            await self._write(what, fn)
+        except Conflict:
+            return False
+        return True
+
+    async def _insert_new(
+        self, c: AsyncConnection, table: sa.Table, values: dict[str, Any], *, unique: list[str]
+    ) -> None:
+        """Insert one row in ``c``'s transaction unless a row with the same ``unique`` columns exists."""
+        await c.execute(self._insert(table).values(**values).on_conflict_do_nothing(index_elements=unique))
+
+    async def _check_quota(self, c: AsyncConnection, table: sa.Table, *, tenant: str, quota: int) -> None:
+        """Raise ``QuotaError`` when ``tenant`` already has ``quota`` rows in ``table`` (feeds, watches).
+
+        Writing a meta row first serialises the adds to ``table`` until ``c`` commits (a row lock on
+        PostgreSQL, the write lock on SQLite), so the count includes whatever a concurrent add committed
+        and two adds at once cannot both pass the last free place."""
+        await self._bump(c, f"quota:{table.name}")
+        count = (
+            await c.execute(sa.select(sa.func.count()).select_from(table).where(table.c.tenant == tenant))
+        ).scalar_one()
+        if count >= quota:
+            raise QuotaError(
+                f"this server already has {count} {table.name}, the most allowed; remove one first"
+            )
+
+    # --- meta --------------------------------------------------------------------------------------
+
+    async def get_meta(self, key: str) -> str | None:
+        async def fn(c: AsyncConnection) -> str | None:
+            return (await c.execute(sa.select(t.meta.c.value).where(t.meta.c.key == key))).scalar()
+
+        return await self._read("get_meta", fn)
+
+    async def set_meta(self, key: str, value: str) -> None:
+        async def fn(c: AsyncConnection) -> None:
+            stmt = self._insert(t.meta).values(key=key, value=value)
+            await c.execute(stmt.on_conflict_do_update(index_elements=["key"], set_={"value": value}))
+
+        await self._write("set_meta", fn)
+
+    async def _bump(self, c: AsyncConnection, key: str) -> None:
+        """Give ``key`` a new random value in ``c``'s transaction (a revision others poll for changes)."""
+        stmt = self._insert(t.meta).values(key=key, value=uuid.uuid4().hex)
+        await c.execute(
+            stmt.on_conflict_do_update(index_elements=["key"], set_={"value": stmt.excluded.value})
+        )

@@ -1,0 +1,209 @@
+"""Feeds: the operator's (tenant "") and those added from chat, and their polling state."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from bot.models import FeedSpec
+from bot.store import tables as t
+from bot.store.base import StoreBase
+from bot.store.rows import FeedRow, feed_row, visible_to
+
+
+class FeedsMixin(StoreBase):
+    async def sync_operator_feeds(self, specs: Sequence[FeedSpec], now: datetime) -> list[FeedRow]:
+        """Make the operator's feeds (tenant "") exactly ``specs``: add new ones, update names/intervals,
+        disable ones no longer configured (their articles stay)."""
+
+        async def fn(c: AsyncConnection) -> list[FeedRow]:
+            urls = [s.url for s in specs]
+            for s in specs:
+                stmt = self._insert(t.feeds).values(
+                    url=s.url,
+                    tenant="",
+                    name=s.name,
+                    language=s.language,
+                    interval_s=s.interval,
+                    origin="operator",
+                    enabled=True,
+                    created_at=now,
+                )
+                await c.execute(
+                    stmt.on_conflict_do_update(
+                        index_elements=["url", "tenant"],
+                        set_={
+                            "name": s.name,
+                            "language": s.language,
+                            "interval_s": s.interval,
+                            "enabled": True,
+                        },
+                    )
+                )
+            await c.execute(
+                sa.update(t.feeds)
+                .where(t.feeds.c.tenant == "", t.feeds.c.origin == "operator", t.feeds.c.url.not_in(urls))
+                .values(enabled=False)
+            )
+            rows = await c.execute(sa.select(t.feeds).where(t.feeds.c.tenant == "", t.feeds.c.url.in_(urls)))
+            return [feed_row(r) for r in rows]
+
+        return await self._write("sync_operator_feeds", fn)
+
+    async def ensure_feed(self, spec: FeedSpec, now: datetime) -> FeedRow:
+        """The feed row for ``spec`` (tenant "" unless the spec names one), created if missing."""
+        tenant = spec.tenant or ""
+
+        async def fn(c: AsyncConnection) -> FeedRow:
+            stmt = self._insert(t.feeds).values(
+                url=spec.url,
+                tenant=tenant,
+                name=spec.name,
+                language=spec.language,
+                interval_s=spec.interval,
+                origin=spec.origin,
+                created_at=now,
+            )
+            await c.execute(stmt.on_conflict_do_nothing(index_elements=["url", "tenant"]))
+            row = (
+                await c.execute(
+                    sa.select(t.feeds).where(t.feeds.c.url == spec.url, t.feeds.c.tenant == tenant)
+                )
+            ).one()
+            return feed_row(row)
+
+        return await self._write("ensure_feed", fn)
+
+    async def add_chat_feed(self, spec: FeedSpec, now: datetime, *, quota: int) -> FeedRow | None:
+        """Add a feed from chat for its tenant. None when the tenant already has it. Raises
+        ``QuotaError`` when the tenant is at its quota."""
+        assert spec.tenant
+        tenant = spec.tenant
+
+        async def fn(c: AsyncConnection) -> FeedRow | None:
+            exists = (
+                await c.execute(
+                    sa.select(t.feeds.c.id).where(t.feeds.c.tenant == spec.tenant, t.feeds.c.url == spec.url)
+                )
+            ).first()
+            if exists:
+                return None
+            await self._check_quota(c, t.feeds, tenant=tenant, quota=quota)
+            res = await c.execute(
+                sa.insert(t.feeds)
+                .values(
+                    url=spec.url,
+                    tenant=spec.tenant,
+                    name=spec.name,
+                    language=spec.language,
+                    interval_s=spec.interval,
+                    origin="chat",
+                    created_at=now,
+                )
+                .returning(*t.feeds.c)
+            )
+            return feed_row(res.one())
+
+        return await self._write("add_chat_feed", fn)
+
+    async def remove_feed(self, feed_id: int, *, tenant: str) -> bool:
+        """Remove a chat-added feed of ``tenant``; operator feeds cannot be removed from chat."""
+
+        async def fn(c: AsyncConnection) -> bool:
+            res = await c.execute(
+                sa.delete(t.feeds).where(t.feeds.c.id == feed_id, t.feeds.c.tenant == tenant)
+            )
+            return bool(res.rowcount)
+
+        return await self._write("remove_feed", fn)
+
+    async def list_feeds(self, *, tenant: str | None = None, enabled_only: bool = True) -> list[FeedRow]:
+        """Feeds visible to ``tenant`` (the operator's plus its own); every feed when tenant is None."""
+
+        q = sa.select(t.feeds).order_by(t.feeds.c.id)
+        if enabled_only:
+            q = q.where(t.feeds.c.enabled)
+        if tenant is not None:
+            q = q.where(visible_to(tenant))
+        return await self._fetch_all("list_feeds", q, feed_row)
+
+    async def visible_feed_ids(self, tenant: str) -> set[int]:
+        """Every feed (enabled or not) whose articles ``tenant`` may see."""
+
+        ids = await self._fetch_all(
+            "visible_feed_ids", sa.select(t.feeds.c.id).where(visible_to(tenant)), lambda r: int(r[0])
+        )
+        return set(ids)
+
+    async def get_feed(self, feed_id: int) -> FeedRow | None:
+        return await self._fetch_first(
+            "get_feed", sa.select(t.feeds).where(t.feeds.c.id == feed_id), feed_row
+        )
+
+    async def due_feeds(self, now: datetime) -> list[FeedRow]:
+        q = (
+            sa.select(t.feeds)
+            .where(
+                t.feeds.c.enabled,
+                sa.or_(t.feeds.c.next_poll_at.is_(None), t.feeds.c.next_poll_at <= now),
+            )
+            .order_by(t.feeds.c.next_poll_at.nulls_first(), t.feeds.c.id)
+        )
+        return await self._fetch_all("due_feeds", q, feed_row)
+
+    async def record_feed_success(
+        self,
+        feed_id: int,
+        *,
+        now: datetime,
+        next_poll_at: datetime,
+        etag: str | None,
+        last_modified: str | None,
+        body_hash: str | None,
+        seeded: bool,
+        new_items: int,
+    ) -> None:
+        async def fn(c: AsyncConnection) -> None:
+            await c.execute(
+                sa.update(t.feeds)
+                .where(t.feeds.c.id == feed_id)
+                .values(
+                    last_poll_at=now,
+                    last_success_at=now,
+                    failure_count=0,
+                    next_poll_at=next_poll_at,
+                    # A validator too long to store is dropped (we refetch in full) rather than cut.
+                    etag=etag if etag is None or len(etag) <= 1024 else None,
+                    last_modified=None if last_modified and len(last_modified) > 256 else last_modified,
+                    body_hash=body_hash,
+                    seeded=seeded,
+                    items_count=t.feeds.c.items_count + new_items,
+                )
+            )
+
+        await self._write("record_feed_success", fn)
+
+    async def record_feed_failure(
+        self, feed_id: int, *, now: datetime, error: str, next_poll_at: datetime
+    ) -> int:
+        """Record a failed poll; returns the new consecutive failure count."""
+
+        async def fn(c: AsyncConnection) -> int:
+            res = await c.execute(
+                sa.update(t.feeds)
+                .where(t.feeds.c.id == feed_id)
+                .values(
+                    last_poll_at=now,
+                    last_error_at=now,
+                    last_error=error[:2000],
+                    failure_count=t.feeds.c.failure_count + 1,
+                    next_poll_at=next_poll_at,
+                )
+                .returning(t.feeds.c.failure_count)
+            )
+            return int(res.scalar_one())
+
+        return await self._write("record_feed_failure", fn)

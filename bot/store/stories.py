@@ -1,0 +1,245 @@
+"""Stories (articles about the same event, clustered) and digests (one run per subscription and
+scheduled time, each moving the subscription's window forward atomically)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from bot.crashpoints import crashpoint
+from bot.store import tables as t
+from bot.store.base import Conflict, StoreBase
+from bot.store.rows import (
+    PlannedDelivery,
+    StoredArticle,
+    articles_with_feed_url,
+    delivery_values,
+    stored_article,
+)
+
+# (story id, first seen, its articles, (article id, kind, ref) of their fact/watch matches)
+StoryInWindow = tuple[int, datetime, list[StoredArticle], list[tuple[int, str, str]]]
+
+
+class StoriesMixin(StoreBase):
+    # --- stories -----------------------------------------------------------------------------------
+
+    async def new_story(self, article_id: int, *, title: str, lang: str, now: datetime) -> int:
+        """Start a story with this article. If another writer assigned the article meanwhile, that story
+        is returned and no new one is left behind."""
+
+        async def fn(c: AsyncConnection) -> int:
+            current = await self._story_of(c, article_id)
+            if current is not None:
+                return current
+            sid = (
+                await c.execute(
+                    sa.insert(t.stories)
+                    .values(title=title[:2000], lang=lang, first_seen=now, last_seen=now)
+                    .returning(t.stories.c.id)
+                )
+            ).scalar_one()
+            res = await c.execute(
+                sa.update(t.articles)
+                .where(t.articles.c.id == article_id, t.articles.c.story_id.is_(None))
+                .values(story_id=sid)
+            )
+            if not res.rowcount:
+                # Another writer assigned the article since the SELECT above (which takes no lock):
+                # drop the story just made and answer with theirs.
+                current = await self._story_of(c, article_id)
+                if current is not None:
+                    await c.execute(sa.delete(t.stories).where(t.stories.c.id == sid))
+                    return current
+            crashpoint("store.new_story.uncommitted")
+            return int(sid)
+
+        result = await self._write("new_story", fn)
+        crashpoint("store.story_assigned")
+        return result
+
+    async def join_story(self, article_id: int, story_id: int, *, now: datetime) -> int:
+        """Add an article to a story; returns the story the article ends up in."""
+
+        async def fn(c: AsyncConnection) -> int:
+            res = await c.execute(
+                sa.update(t.articles)
+                .where(t.articles.c.id == article_id, t.articles.c.story_id.is_(None))
+                .values(story_id=story_id)
+            )
+            if res.rowcount:
+                await c.execute(
+                    sa.update(t.stories)
+                    .where(t.stories.c.id == story_id, t.stories.c.last_seen < now)
+                    .values(last_seen=now)
+                )
+                return story_id
+            current = await self._story_of(c, article_id)
+            return current if current is not None else story_id
+
+        return await self._write("join_story", fn)
+
+    @staticmethod
+    async def _story_of(c: AsyncConnection, article_id: int) -> int | None:
+        """The story holding an article, in ``c``'s transaction; None when none does (or no article)."""
+        current = (
+            await c.execute(sa.select(t.articles.c.story_id).where(t.articles.c.id == article_id))
+        ).scalar()
+        return int(current) if current is not None else None
+
+    async def unclustered_articles(self, since: datetime, *, limit: int) -> list[StoredArticle]:
+        """Articles first seen since ``since`` that no story holds yet (seeded backlogs), oldest first."""
+        q = (
+            articles_with_feed_url()
+            .where(t.articles.c.first_seen >= since, t.articles.c.story_id.is_(None))
+            .order_by(t.articles.c.first_seen, t.articles.c.id)
+            .limit(limit)
+        )
+        return await self._fetch_all("unclustered_articles", q, stored_article)
+
+    async def clustered_articles(self, since: datetime, *, limit: int) -> list[StoredArticle]:
+        """The most recent ``limit`` articles with a story, first seen since ``since``, oldest first."""
+        q = (
+            articles_with_feed_url()
+            .where(t.articles.c.first_seen >= since, t.articles.c.story_id.is_not(None))
+            .order_by(t.articles.c.first_seen.desc(), t.articles.c.id.desc())
+            .limit(limit)
+        )
+        return (await self._fetch_all("clustered_articles", q, stored_article))[::-1]
+
+    async def stories_in_window(
+        self, start: datetime, end: datetime | None, *, limit: int = 20_000
+    ) -> list[StoryInWindow]:
+        """Stories first seen in [start, end): (story id, first seen, its articles first seen before
+        ``end``, (article id, kind, ref) of their fact/watch matches)."""
+
+        async def fn(c: AsyncConnection) -> list[StoryInWindow]:
+            q = sa.select(t.stories.c.id, t.stories.c.first_seen).where(t.stories.c.first_seen >= start)
+            if end is not None:
+                q = q.where(t.stories.c.first_seen < end)
+            stories = list(await c.execute(q.order_by(t.stories.c.first_seen, t.stories.c.id).limit(limit)))
+            out: list[StoryInWindow] = []
+            for i in range(0, len(stories), 500):
+                chunk = {r.id: r.first_seen for r in stories[i : i + 500]}
+                aq = (
+                    articles_with_feed_url()
+                    .where(t.articles.c.story_id.in_(list(chunk)))
+                    .order_by(t.articles.c.published, t.articles.c.id)
+                )
+                if end is not None:
+                    aq = aq.where(t.articles.c.first_seen < end)
+                arts: dict[int, list[StoredArticle]] = {sid: [] for sid in chunk}
+                for r in await c.execute(aq):
+                    arts[r.story_id].append(stored_article(r))
+                ids = [a.id for lst in arts.values() for a in lst]
+                hits: dict[int, list[tuple[int, str, str]]] = {sid: [] for sid in chunk}
+                story_of = {a.id: sid for sid, lst in arts.items() for a in lst}
+                for j in range(0, len(ids), 500):
+                    mq = sa.select(t.matches.c.article_id, t.matches.c.kind, t.matches.c.ref).where(
+                        t.matches.c.article_id.in_(ids[j : j + 500]), t.matches.c.kind.in_(["fact", "watch"])
+                    )
+                    for m in await c.execute(mq):
+                        hits[story_of[m.article_id]].append((m.article_id, m.kind, m.ref))
+                out += [(sid, first, arts[sid], hits[sid]) for sid, first in chunk.items() if arts[sid]]
+            return out
+
+        return await self._read("stories_in_window", fn)
+
+    async def facts_seen_before(self, before: datetime) -> set[str]:
+        """Fact ids with any match on an article first seen before ``before``."""
+        q = (
+            sa.select(t.matches.c.ref)
+            .distinct()
+            .join(t.articles, t.articles.c.id == t.matches.c.article_id)
+            .where(t.matches.c.kind == "fact", t.articles.c.first_seen < before)
+        )
+        return set(await self._fetch_all("facts_seen_before", q, lambda r: str(r.ref)))
+
+    async def fact_story_days(self, since: datetime) -> list[tuple[int, str, datetime]]:
+        """(story id, fact id, earliest publication among the story's articles matching that fact)."""
+        q = (
+            sa.select(
+                t.articles.c.story_id,
+                t.matches.c.ref,
+                sa.func.min(t.articles.c.published).label("earliest"),
+            )
+            .join(t.matches, t.matches.c.article_id == t.articles.c.id)
+            .where(
+                t.matches.c.kind == "fact",
+                t.articles.c.story_id.is_not(None),
+                t.articles.c.published >= since,
+            )
+            .group_by(t.articles.c.story_id, t.matches.c.ref)
+        )
+        # func.min keeps the column's type, so the value comes back timezone-aware UTC.
+        return await self._fetch_all(
+            "fact_story_days", q, lambda r: (int(r.story_id), str(r.ref), r.earliest)
+        )
+
+    # --- digests -----------------------------------------------------------------------------------
+
+    async def commit_digest(
+        self,
+        subscription_id: int,
+        *,
+        scheduled_for: datetime,
+        window_start: datetime,
+        window_end: datetime,
+        expected_last: datetime | None,
+        delivery: PlannedDelivery | None,
+        now: datetime,
+    ) -> bool:
+        """Record one digest run atomically: the run row (unique per (subscription, scheduled_for)), the
+        delivery, the held alerts it absorbs, and the new window start. False, with nothing written, when
+        this run was already done or another run moved the window meanwhile."""
+
+        async def fn(c: AsyncConnection) -> None:
+            current = (
+                await c.execute(
+                    sa.select(t.subscriptions.c.last_digest_at).where(t.subscriptions.c.id == subscription_id)
+                )
+            ).first()
+            if current is None or current[0] != expected_last:
+                raise Conflict("window moved")
+            ins = (
+                self._insert(t.digest_runs)
+                .values(
+                    subscription_id=subscription_id,
+                    scheduled_for=scheduled_for,
+                    window_start=window_start,
+                    window_end=window_end,
+                    delivery_key=delivery.key if delivery else None,
+                    created_at=now,
+                )
+                .on_conflict_do_nothing(index_elements=["subscription_id", "scheduled_for"])
+                .returning(t.digest_runs.c.id)
+            )
+            if not (await c.execute(ins)).first():
+                raise Conflict("already ran")
+            if delivery is not None:
+                await self._insert_new(c, t.deliveries, delivery_values(delivery, now), unique=["key"])
+            await c.execute(
+                sa.update(t.deliveries)
+                .where(
+                    t.deliveries.c.subscription_id == subscription_id,
+                    t.deliveries.c.status == "held",
+                    t.deliveries.c.created_at < window_end,
+                )
+                .values(status="rolled")
+            )
+            await c.execute(
+                sa.update(t.subscriptions)
+                .where(t.subscriptions.c.id == subscription_id)
+                .values(last_digest_at=window_end)
+            )
+
+        return await self._write_unless_conflict("commit_digest", fn)
+
+    async def digest_run_exists(self, subscription_id: int, scheduled_for: datetime) -> bool:
+        q = sa.select(t.digest_runs.c.id).where(
+            t.digest_runs.c.subscription_id == subscription_id,
+            t.digest_runs.c.scheduled_for == scheduled_for,
+        )
+        return await self._fetch_first("digest_run_exists", q, lambda r: True) is not None
