@@ -24,8 +24,9 @@ from bot.digest.scheduler import DigestScheduler
 from bot.digest.summary import Summaries
 from bot.digest.windows import Digests
 from bot.feedlist import load_feed_list
-from bot.health import Metrics, start_health_server
+from bot.health import FeedHealth, Metrics, problems, start_health_server
 from bot.ingest.fetch import Fetcher
+from bot.ingest.netguard import redact_url
 from bot.ingest.workers import ParserPool
 from bot.logs import SecretRedactor
 from bot.models import Fact, MatcherFactory, Sink
@@ -82,15 +83,40 @@ class Core:
         self.outbox_wake.set()
 
     async def status(self) -> dict[str, Any]:
-        """What ``/healthz`` and the ``status`` command report."""
+        """What ``/healthz`` and the ``status`` command report. ``ok`` is False, with ``problems`` saying
+        why, when the outbox is stuck or every feed keeps failing (``/healthz`` then answers 503)."""
+        now = self.clock()
         feeds = await self.store.list_feeds()
         failing = [f for f in feeds if f.failure_count > 0]
         depth = await self.store.outbox_depth()
+        oldest_due = await self.store.oldest_due_delivery(now)
+        s = self.settings
         self.metrics.outbox_depth.set(depth)
         self.metrics.feeds_failing.set(len(failing))
+        for f in feeds:
+            since = f.last_success_at or f.created_at
+            self.metrics.feed_since_success.labels(f.name or redact_url(f.url)).set(
+                max(0.0, (now - since).total_seconds())
+            )
+        found = problems(
+            [
+                FeedHealth(
+                    name=f.name or f.url,
+                    interval=timedelta(seconds=f.interval_s or s.poll_interval_seconds),
+                    last_success_at=f.last_success_at,
+                    created_at=f.created_at,
+                )
+                for f in feeds
+            ],
+            now=now,
+            oldest_due_delivery=oldest_due,
+            max_delivery_delay=timedelta(seconds=s.health_max_delivery_delay_seconds),
+            feed_failure_intervals=s.health_feed_failure_intervals,
+        )
         last = self.poller.last_round_at
         return {
-            "ok": True,
+            "ok": not found,
+            "problems": found,
             "uptime_seconds": round(time.monotonic() - self.started_at),
             "feeds": len(feeds),
             "feeds_failing": len(failing),

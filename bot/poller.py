@@ -268,7 +268,9 @@ class Poller:
         crashpoint("poll.fetched")
         now = self.clock()
         if res.status == "error" or (res.status == "ok" and res.body is None):
-            return await self._fail(feed, res.error or "the server sent no body", retry_after=res.retry_after)
+            error = res.error or "the server sent no body"
+            failed = await self._fail(feed, error, retry_after=res.retry_after)
+            return dataclasses.replace(failed, fetch_seconds=fetch_seconds)
         if res.status in ("not_modified", "unchanged"):
             await self.store.record_feed_success(
                 feed.id,

@@ -194,6 +194,10 @@ class Settings(BaseSettings):
     # --- health endpoint ---------------------------------------------------------------------------
     health_host: str = "127.0.0.1"
     health_port: int = Field(8080, ge=0, le=65535)  # 0 disables it
+    # /healthz answers 503 when the oldest due delivery has waited longer than this (the sender is stuck) …
+    health_max_delivery_delay_seconds: float = Field(900.0, gt=0)
+    # … or when no feed has polled successfully for this many of its intervals.
+    health_feed_failure_intervals: int = Field(3, ge=1)
 
     # --- logging -----------------------------------------------------------------------------------
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"] = "INFO"

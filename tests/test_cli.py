@@ -213,6 +213,8 @@ def test_run_without_tokens_stays_up_offline_and_stops_on_sigint(tmp_path: Path)
         with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=2) as resp:
             metrics = resp.read().decode()
         assert "pactwatch_polls_total" in metrics and "pactwatch_outbox_depth" in metrics
+        assert "pactwatch_fetch_seconds_count 2.0" in metrics, "both failed fetches were timed"
+        assert 'pactwatch_feed_seconds_since_success{feed="Offline A"}' in metrics
         time.sleep(6)  # more scheduler ticks: the feeds are in backoff and must not be logged again
         proc.send_signal(signal.SIGINT)
         out, err = proc.communicate(timeout=60)

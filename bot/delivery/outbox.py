@@ -70,7 +70,9 @@ class OutboxSender:
             by_channel: dict[tuple[str, str], list[Delivery]] = defaultdict(list)
             for d in claimed:
                 by_channel[(d.platform, d.channel)].append(d)
-            results = await asyncio.gather(*(self._send_channel(ds) for ds in by_channel.values()))
+            # Within a channel, the order deliveries were planned in (a retried one may fall due last).
+            batches = [sorted(ds, key=lambda d: d.id) for ds in by_channel.values()]
+            results = await asyncio.gather(*(self._send_channel(ds) for ds in batches))
             sent += sum(results)
         return sent
 

@@ -6,7 +6,7 @@ never claim the same delivery; a lease that expires (its sender died mid-send) l
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
 
 import sqlalchemy as sa
@@ -59,10 +59,18 @@ class OutboxMixin(StoreBase):
         died mid-send) is claimed again with ``attempts`` > 0, which tells the sender to reconcile first."""
         until = now + timedelta(seconds=lease_seconds)
 
+        earlier = t.deliveries.alias("earlier")
         claimable = (
             t.deliveries.c.status == "pending",
             t.deliveries.c.not_before <= now,
             sa.or_(t.deliveries.c.lease_until.is_(None), t.deliveries.c.lease_until < now),
+            # A channel's deliveries go out in order: none while an earlier one waits for its retry.
+            ~sa.exists().where(
+                earlier.c.subscription_id == t.deliveries.c.subscription_id,
+                earlier.c.id < t.deliveries.c.id,
+                earlier.c.status == "pending",
+                earlier.c.not_before > now,
+            ),
         )
 
         async def fn(c: AsyncConnection) -> list[Delivery]:
@@ -150,6 +158,27 @@ class OutboxMixin(StoreBase):
             return bool(res.rowcount)
 
         return await self._write("finish_delivery", fn)
+
+    async def oldest_due_delivery(self, now: datetime) -> datetime | None:
+        """When the longest-waiting delivery that is due now (pending, its time come, its channel not
+        paused) became due; None when nothing waits. For the health check."""
+        q = (
+            sa.select(sa.func.min(t.deliveries.c.not_before, type_=t.deliveries.c.not_before.type))
+            .join(t.subscriptions, t.subscriptions.c.id == t.deliveries.c.subscription_id)
+            .where(
+                t.deliveries.c.status == "pending",
+                t.deliveries.c.not_before <= now,
+                ~t.subscriptions.c.paused,
+            )
+        )
+
+        async def fn(c: AsyncConnection) -> datetime | None:
+            found: datetime | None = (await c.execute(q)).scalar()
+            if found is None:
+                return None
+            return found if found.tzinfo else found.replace(tzinfo=UTC)
+
+        return await self._read("oldest_due_delivery", fn)
 
     async def outbox_depth(self) -> int:
         """Deliveries not yet settled: pending, held back, or waiting for a paused channel."""

@@ -328,6 +328,26 @@ async def test_order_within_one_channel_is_kept_across_a_retry(store: Store, clo
     assert list(sink.posted) == ["a0", "a1", "a2"]
 
 
+async def test_a_delivery_planned_later_waits_behind_a_retry_in_its_channel(
+    store: Store, clock: FakeClock
+) -> None:
+    a = await _sub(store, clock, "a")
+    b = await _sub(store, clock, "b")
+    await _enqueue(store, clock, a, "a0")
+    sink = RecordingSink()
+    sink.answer("a0", SendResult("retry", retry_after=30, reason="HTTP 500"))
+    outbox = _sender(store, sink, clock)
+    await outbox.drain()
+    clock.advance(seconds=1)
+    await _enqueue(store, clock, a, "a1")  # planned after a0 failed, due at once
+    await _enqueue(store, clock, b, "b0")
+    await outbox.drain()
+    assert list(sink.posted) == ["b0"], "a1 waits for a0; the other channel does not"
+    clock.advance(seconds=30)
+    await outbox.drain()
+    assert list(sink.posted) == ["b0", "a0", "a1"]
+
+
 # --- a sender that died ----------------------------------------------------------------------------
 
 
