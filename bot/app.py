@@ -161,6 +161,7 @@ def build_core(
         seed_first_poll=settings.seed_first_poll,
         concurrency=settings.fetch_concurrency,
         match_in_workers=settings.match_in_workers,
+        lease_seconds=settings.poll_lease_seconds,
     )
     outbox_wake = asyncio.Event()
     wake = outbox_wake.set

@@ -9,8 +9,10 @@ import asyncio
 import dataclasses
 import gc
 import logging
+import os
 import pickle
 import random
+import socket
 import time
 import uuid
 import zlib
@@ -47,7 +49,7 @@ class Router(Protocol):
 @dataclasses.dataclass(frozen=True, slots=True)
 class FeedOutcome:
     feed: FeedRow
-    status: str  # "new", "not_modified", "unchanged", "error"
+    status: str  # "new", "not_modified", "unchanged", "error", "busy" (polled by another process now)
     new: tuple[NewArticle, ...] = ()
     error: str | None = None
     retry_in: float = 0.0  # after an error: seconds until the feed is tried again
@@ -80,9 +82,12 @@ class RoundReport:
     def summary(self) -> str:
         """One line: "12 feeds: 10 ok, 2 failed; 34 new articles, 3 relevant" ("no new articles")."""
         total, failed = len(self.outcomes), len(self.errors)
-        line = f"{total} feed{'s' if total != 1 else ''}: {total - failed} ok"
+        busy = sum(1 for o in self.outcomes if o.status == "busy")
+        line = f"{total} feed{'s' if total != 1 else ''}: {total - failed - busy} ok"
         if failed:
             line += f", {failed} failed"
+        if busy:
+            line += f", {busy} being polled by another process"
         if not self.articles:
             return f"{line}; no new articles"
         plural = "s" if self.articles != 1 else ""
@@ -111,6 +116,7 @@ class PollPolicy:
     seed_first_poll: bool = True
     concurrency: int = 64
     match_in_workers: bool = True  # match in the parser workers (else here, after storing)
+    lease_seconds: float = 300.0  # how long one poll may hold its feed before another process may take it
 
     def backoff(self, failures: int) -> float:
         """Seconds to wait after ``failures`` consecutive failures: base·2^(n-1), capped."""
@@ -205,6 +211,7 @@ class Poller:
         self.wake = wake
         self._in_flight: set[int] = set()
         self.last_round_at: datetime | None = None
+        self.owner = f"{socket.gethostname()}:{os.getpid()}:{id(self):x}"  # the feed leases' holder
 
     async def poll_due(self) -> RoundReport:
         """Poll every feed whose time has come (the scheduler's tick). The report has counts, not the
@@ -238,6 +245,14 @@ class Poller:
         return RoundReport(tuple(outcomes))
 
     async def poll_feed(self, feed: FeedRow, *, log_failure: bool = True) -> FeedOutcome:
+        """Poll one feed, unless another process is polling it now (then the outcome is "busy")."""
+        claimed = await self.store.claim_feed(
+            feed.id, owner=self.owner, now=self.clock(), lease_seconds=self.policy.lease_seconds
+        )
+        if claimed is None:
+            log.debug("feed %s is being polled by another process; skipped", feed.name or feed.url)
+            return FeedOutcome(feed, "busy")
+        feed = claimed  # as it is now: another process may have seeded or polled it meanwhile
         self._in_flight.add(feed.id)
         try:
             outcome = await self._poll_feed(feed)

@@ -119,6 +119,8 @@ class Settings(BaseSettings):
     # --- polling -----------------------------------------------------------------------------------
     poll_interval_seconds: int = Field(300, ge=10)
     poll_jitter_seconds: int = Field(30, ge=0)
+    # One poll holds its feed this long at most; a process that died mid-poll releases it when it expires.
+    poll_lease_seconds: float = Field(300.0, gt=0)
     seed_first_poll: bool = True  # first successful poll of a new feed stores without alerting
     backoff_base_seconds: int = Field(60, ge=1)
     backoff_max_seconds: int = Field(6 * 3600, ge=1)

@@ -129,10 +129,15 @@ class ArticlesMixin(StoreBase):
         self, feed_id: int, *, after: datetime | None, exclude: set[int]
     ) -> list[tuple[int, Article]]:
         """(id, article) of this feed's articles first seen after ``after`` (the feed's last recorded
-        success; None: any), except ``exclude``: stored by a poll that died before it finished."""
+        success; None: any), except ``exclude``: stored by a poll that died before it finished. Seeded
+        articles (a first poll's) are never among them: they must not alert."""
 
         async def fn(c: AsyncConnection) -> list[tuple[int, Article]]:
-            q = articles_with_feed_url().where(t.articles.c.feed_id == feed_id).order_by(t.articles.c.id)
+            q = (
+                articles_with_feed_url()
+                .where(t.articles.c.feed_id == feed_id, ~t.articles.c.seeded)
+                .order_by(t.articles.c.id)
+            )
             if after is not None:
                 q = q.where(t.articles.c.first_seen > after)
             rows = [stored_article(r) for r in await c.execute(q)]

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -154,6 +154,34 @@ class FeedsMixin(StoreBase):
         )
         return await self._fetch_all("due_feeds", q, feed_row)
 
+    async def claim_feed(
+        self, feed_id: int, *, owner: str, now: datetime, lease_seconds: float
+    ) -> FeedRow | None:
+        """Lease the feed for one poll by ``owner``: its row as it is now, or None when another process
+        holds an unexpired lease (it is being polled there). ``record_feed_success``/``_failure`` release
+        it; a lease whose holder died expires."""
+        until = now + timedelta(seconds=lease_seconds)
+
+        async def fn(c: AsyncConnection) -> FeedRow | None:
+            res = await c.execute(
+                sa.update(t.feeds)
+                .where(
+                    t.feeds.c.id == feed_id,
+                    sa.or_(
+                        t.feeds.c.poll_lease_until.is_(None),
+                        t.feeds.c.poll_lease_until < now,
+                        t.feeds.c.poll_owner == owner,
+                    ),
+                )
+                .values(poll_owner=owner, poll_lease_until=until)
+            )
+            if res.rowcount != 1:
+                return None
+            row = (await c.execute(sa.select(t.feeds).where(t.feeds.c.id == feed_id))).one()
+            return feed_row(row)
+
+        return await self._write("claim_feed", fn)
+
     async def record_feed_success(
         self,
         feed_id: int,
@@ -181,6 +209,8 @@ class FeedsMixin(StoreBase):
                     body_hash=body_hash,
                     seeded=seeded,
                     items_count=t.feeds.c.items_count + new_items,
+                    poll_owner=None,
+                    poll_lease_until=None,
                 )
             )
 
@@ -201,6 +231,8 @@ class FeedsMixin(StoreBase):
                     last_error=error[:2000],
                     failure_count=t.feeds.c.failure_count + 1,
                     next_poll_at=next_poll_at,
+                    poll_owner=None,
+                    poll_lease_until=None,
                 )
                 .returning(t.feeds.c.failure_count)
             )

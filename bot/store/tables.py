@@ -63,6 +63,9 @@ feeds = sa.Table(
     sa.Column("next_poll_at", TS),
     sa.Column("items_count", sa.Integer, nullable=False, server_default="0"),
     sa.Column("created_at", TS, nullable=False),
+    # Who polls the feed now, and until when: one poll of a feed at a time, across processes.
+    sa.Column("poll_owner", sa.String(200)),
+    sa.Column("poll_lease_until", TS),
     sa.UniqueConstraint("url", "tenant"),
 )
 
