@@ -138,6 +138,25 @@ class PollPolicy:
         return datetime.fromtimestamp(slot, tz=now.tzinfo)
 
 
+def holder_is_dead(holder: str) -> bool:
+    """Whether a lease holder ("host:pid:…") is a process of this machine that no longer runs. A holder
+    on another machine is never judged here: its lease expires instead."""
+    host, _, rest = holder.partition(":")
+    pid_text = rest.partition(":")[0]
+    if host != socket.gethostname() or not pid_text.isdigit():
+        return False
+    pid = int(pid_text)
+    if pid == os.getpid():
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:  # it runs, as another user
+        return False
+    return False
+
+
 class MatcherCache:
     """The compiled matcher, rebuilt when the watch list changes (in this process or another)."""
 
@@ -249,6 +268,17 @@ class Poller:
         claimed = await self.store.claim_feed(
             feed.id, owner=self.owner, now=self.clock(), lease_seconds=self.policy.lease_seconds
         )
+        if claimed is None:
+            # A process of this machine that died mid-poll (killed, restarted) left its lease behind.
+            holder = await self.store.feed_lease_holder(feed.id)
+            if holder is not None and holder_is_dead(holder):
+                claimed = await self.store.claim_feed(
+                    feed.id,
+                    owner=self.owner,
+                    now=self.clock(),
+                    lease_seconds=self.policy.lease_seconds,
+                    steal_from=holder,
+                )
         if claimed is None:
             log.debug("feed %s is being polled by another process; skipped", feed.name or feed.url)
             return FeedOutcome(feed, "busy")

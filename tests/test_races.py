@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import io
 import json
+import os
 import subprocess
 import sys
 from collections.abc import Callable
@@ -142,3 +143,28 @@ def test_two_poll_once_started_together_on_a_fresh_data_dir(tmp_path: Path) -> N
         "Putin and Kim sign strategic partnership treaty in Pyongyang",
         "Weather in Seoul",
     ], "each new article is reported by exactly one of the two"
+
+
+async def test_a_lease_left_by_a_killed_process_of_this_machine_is_taken_over(
+    make_settings: Callable[..., Settings], feed_server: FeedServer, clock: FakeClock, db_url: str
+) -> None:
+    import socket
+
+    from bot.poller import holder_is_dead
+
+    proc = await asyncio.create_subprocess_exec(sys.executable, "-c", "pass")
+    await proc.wait()
+    dead = f"{socket.gethostname()}:{proc.pid}:1"
+    assert holder_is_dead(dead)
+    assert not holder_is_dead(f"{socket.gethostname()}:{os.getpid()}:1"), "this process is alive"
+    assert not holder_is_dead(f"other-host.invalid:{int(gone.stdout)}:1"), (
+        "another machine's: wait for expiry"
+    )
+    feed_server.feeds["/a.xml"] = rss(items(2))
+    async with build_services(
+        make_settings(database_url=db_url), clock=clock, matcher_factory=KeywordMatcher, facts=TEST_FACTS
+    ) as svc:
+        feed = await svc.store.ensure_feed(FeedSpec(url=feed_server.url("/a.xml"), name="a"), clock())
+        assert await svc.store.claim_feed(feed.id, owner=dead, now=clock(), lease_seconds=300)
+        report = await svc.poller.poll_feeds([feed])
+        assert [o.status for o in report.outcomes] == ["new"], "no need to wait out the dead one's lease"

@@ -155,12 +155,20 @@ class FeedsMixin(StoreBase):
         return await self._fetch_all("due_feeds", q, feed_row)
 
     async def claim_feed(
-        self, feed_id: int, *, owner: str, now: datetime, lease_seconds: float
+        self,
+        feed_id: int,
+        *,
+        owner: str,
+        now: datetime,
+        lease_seconds: float,
+        steal_from: str | None = None,
     ) -> FeedRow | None:
         """Lease the feed for one poll by ``owner``: its row as it is now, or None when another process
         holds an unexpired lease (it is being polled there). ``record_feed_success``/``_failure`` release
-        it; a lease whose holder died expires."""
+        it; a lease whose holder died expires, or is taken over at once with ``steal_from`` (the holder
+        the caller knows to be dead)."""
         until = now + timedelta(seconds=lease_seconds)
+        holders = [owner] if steal_from is None else [owner, steal_from]
 
         async def fn(c: AsyncConnection) -> FeedRow | None:
             res = await c.execute(
@@ -170,7 +178,7 @@ class FeedsMixin(StoreBase):
                     sa.or_(
                         t.feeds.c.poll_lease_until.is_(None),
                         t.feeds.c.poll_lease_until < now,
-                        t.feeds.c.poll_owner == owner,
+                        t.feeds.c.poll_owner.in_(holders),
                     ),
                 )
                 .values(poll_owner=owner, poll_lease_until=until)
@@ -181,6 +189,16 @@ class FeedsMixin(StoreBase):
             return feed_row(row)
 
         return await self._write("claim_feed", fn)
+
+    async def feed_lease_holder(self, feed_id: int) -> str | None:
+        """Who holds the feed's poll lease (expired or not), if anyone."""
+        q = sa.select(t.feeds.c.poll_owner).where(t.feeds.c.id == feed_id)
+
+        async def fn(c: AsyncConnection) -> str | None:
+            holder: str | None = (await c.execute(q)).scalar()
+            return holder
+
+        return await self._read("feed_lease_holder", fn)
 
     async def record_feed_success(
         self,
