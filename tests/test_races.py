@@ -157,7 +157,7 @@ async def test_a_lease_left_by_a_killed_process_of_this_machine_is_taken_over(
     dead = f"{socket.gethostname()}:{proc.pid}:1"
     assert holder_is_dead(dead)
     assert not holder_is_dead(f"{socket.gethostname()}:{os.getpid()}:1"), "this process is alive"
-    assert not holder_is_dead(f"other-host.invalid:{int(gone.stdout)}:1"), (
+    assert not holder_is_dead(f"other-host.invalid:{proc.pid}:1"), (
         "another machine's: wait for expiry"
     )
     feed_server.feeds["/a.xml"] = rss(items(2))
