@@ -174,7 +174,7 @@ class MatcherCache:
         async with self._lock:
             rev = await self.store.watches_revision()
             if self._matcher is None or rev != self._rev:
-                rows = await self.store.list_watches()
+                rows = [w for w in await self.store.list_watches() if w.paused_reason is None]
                 specs = tuple(WatchSpec(id=str(w.id), query=w.query) for w in rows)
                 # Compiling thousands of watches takes a moment: keep it off the event loop.
                 matcher, self._ref = await asyncio.to_thread(self._build, specs)

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import dataclasses
 import sys
+from collections.abc import Callable
 from datetime import datetime
 from typing import TextIO
 from zoneinfo import ZoneInfo
 
-from bot.models import Alert, Delivery, Digest, Payload, Platform, SendResult, Summary
+from bot.models import Alert, Delivery, Digest, Payload, Platform, SendResult, StoryLine, Summary
 
 
 def _tz(zone: str) -> ZoneInfo:
@@ -55,25 +57,66 @@ def render_text(payload: Payload) -> str:
     raise TypeError(f"unknown payload {type(payload).__name__}")
 
 
-def render_digest_text(d: Digest) -> str:
+@dataclasses.dataclass(frozen=True, slots=True)
+class DigestStyle:
+    """How one text format marks up a digest's parts (the layout is the same in each)."""
+
+    title: Callable[[str], str]
+    subtitle: Callable[[str], str]
+    label: Callable[[str], str]
+    story: Callable[[StoryLine], str]
+    alerted: str
+    more: str
+
+
+def _plain_story(s: StoryLine) -> str:
+    return f"- {s.title} — {', '.join(src.name for src in s.sources)} {s.url}"
+
+
+def _markdown_story(s: StoryLine) -> str:
+    # The story's own link is on its title: its outlet is named, not linked again.
+    srcs = ", ".join(x.name if x.url == s.url else f"[{x.name}]({x.url})" for x in s.sources)
+    return f"- [{s.title}]({s.url}) — {srcs}"
+
+
+PLAIN = DigestStyle(
+    title=str,
+    subtitle=str,
+    label=lambda t: f"{t}:",
+    story=_plain_story,
+    alerted=" [alerted]",
+    more="  … and {} more",
+)
+MARKDOWN = DigestStyle(
+    title=lambda t: f"# {t}",
+    subtitle=lambda t: f"*{t}*",
+    label=lambda t: f"**{t}:**",
+    story=_markdown_story,
+    alerted=" *(alerted)*",
+    more="- … and {} more",
+)
+
+
+def render_digest_text(d: Digest, style: DigestStyle = PLAIN) -> str:
+    """A digest as text: the window, new facts, then each section's stories (``PLAIN`` or ``MARKDOWN``)."""
     lines = [
-        d.title,
-        f"{local_window(d.window_start, d.window_end, d.zone)} · "
-        f"{d.story_count} stories from {d.article_count} articles",
+        style.title(d.title),
+        style.subtitle(
+            f"{local_window(d.window_start, d.window_end, d.zone)} · "
+            f"{d.story_count} stories from {d.article_count} articles"
+        ),
     ]
     if d.note:
         lines.append(d.note)
     if d.new_facts:
-        lines.append("New facts: " + ", ".join(f.title for f in d.new_facts))
+        lines.append(style.label("New facts") + " " + ", ".join(f.title for f in d.new_facts))
     for section in d.sections:
-        lines.append("")
-        lines.append(f"## {section.title}")
+        lines += ["", f"## {section.title}"]
         for s in section.stories:
-            mark = " [alerted]" if s.alerted else ""
-            names = ", ".join(src.name for src in s.sources)
-            lines.append(f"- {s.title}{mark} — {names} {s.url}")
+            head, sep, tail = style.story(s).partition(" — ")
+            lines.append(f"{head}{style.alerted if s.alerted else ''}{sep}{tail}")
         if section.more:
-            lines.append(f"  … and {section.more} more")
+            lines.append(style.more.format(section.more))
     return "\n".join(lines)
 
 

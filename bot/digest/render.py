@@ -6,7 +6,7 @@ import json
 import re
 from datetime import timedelta
 
-from bot.delivery.console import local_window, render_digest_text
+from bot.delivery.console import MARKDOWN, render_digest_text
 from bot.models import PAYLOAD_ADAPTER, Digest
 
 _SPAN = re.compile(r"^\s*(\d+)\s*([mhdw])\s*$", re.IGNORECASE)
@@ -23,25 +23,7 @@ def parse_since(text: str) -> timedelta:
 
 
 def render_markdown(d: Digest) -> str:
-    lines = [
-        f"# {d.title}",
-        f"*{local_window(d.window_start, d.window_end, d.zone)} · "
-        f"{d.story_count} stories from {d.article_count} articles*",
-    ]
-    if d.note:
-        lines.append(d.note)
-    if d.new_facts:
-        lines.append("**New facts:** " + ", ".join(f.title for f in d.new_facts))
-    for section in d.sections:
-        lines += ["", f"## {section.title}"]
-        for s in section.stories:
-            mark = " *(alerted)*" if s.alerted else ""
-            # The story's own link is on its title: its outlet is named, not linked again.
-            srcs = ", ".join(x.name if x.url == s.url else f"[{x.name}]({x.url})" for x in s.sources)
-            lines.append(f"- [{s.title}]({s.url}){mark} — {srcs}")
-        if section.more:
-            lines.append(f"- … and {section.more} more")
-    return "\n".join(lines)
+    return render_digest_text(d, MARKDOWN)
 
 
 def render(d: Digest, fmt: str) -> str:

@@ -63,6 +63,7 @@ class WatchRow:
     alert: bool
     created_by: str
     created_at: datetime
+    paused_reason: str | None = None  # why it is no longer matched (too much work), if so
 
 
 @dataclasses.dataclass(frozen=True, slots=True)

@@ -128,6 +128,8 @@ watches = sa.Table(
     sa.Column("alert", sa.Boolean, nullable=False, server_default=sa.false()),
     sa.Column("created_by", sa.String(100), nullable=False, server_default=""),
     sa.Column("created_at", TS, nullable=False),
+    # Set when the watch took more work than its budget on an article: it is no longer matched.
+    sa.Column("paused_reason", sa.Text),
     sa.Index(None, "platform", "channel"),
     sa.Index(None, "tenant"),
 )

@@ -83,6 +83,23 @@ class WatchesMixin(StoreBase):
             q = q.where(t.watches.c.tenant == tenant)
         return await self._fetch_all("list_watches", q, watch_row)
 
+    async def pause_watch(self, watch_id: int, *, reason: str) -> WatchRow | None:
+        """Stop matching a watch, saying why. Returns the watch when this call paused it (None when it was
+        gone or already paused), so its channel is told once."""
+
+        async def fn(c: AsyncConnection) -> WatchRow | None:
+            res = await c.execute(
+                sa.update(t.watches)
+                .where(t.watches.c.id == watch_id, t.watches.c.paused_reason.is_(None))
+                .values(paused_reason=reason[:1000])
+            )
+            if res.rowcount != 1:
+                return None
+            await self._bump(c, "watches_rev")
+            return watch_row((await c.execute(sa.select(t.watches).where(t.watches.c.id == watch_id))).one())
+
+        return await self._write("pause_watch", fn)
+
     async def watches_revision(self) -> str:
         return (await self.get_meta("watches_rev")) or ""
 
