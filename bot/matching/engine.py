@@ -29,6 +29,7 @@ from bot.matching.query import (
     DEFAULT_MAX_DEPTH,
     Node,
     QueryError,
+    QueryTooComplex,
     Terms,
     parse_query,
 )
@@ -139,6 +140,8 @@ class CompiledMatcher:
 def _parse(text: str, what: str, max_chars: int, max_depth: int, max_cost: int | None) -> Node:
     try:
         return parse_query(text, max_chars=max_chars, max_depth=max_depth, max_cost=max_cost).root
+    except QueryTooComplex as err:
+        raise QueryTooComplex(err.cost, err.max_cost, f"{what}: ") from None
     except QueryError as err:
         raise QueryError(f"{what}: {err}", err.position) from None
 

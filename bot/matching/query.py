@@ -46,10 +46,11 @@ class QueryError(ValueError):
 class QueryTooComplex(QueryError):
     """A query whose estimated evaluation work (``query_cost``) is over the limit."""
 
-    def __init__(self, cost: int, max_cost: int) -> None:
+    def __init__(self, cost: int, max_cost: int, prefix: str = "") -> None:
         super().__init__(
-            "This query is too complex to match quickly: use fewer nested NEARs, smaller NEAR/n distances, "
-            "fewer OR alternatives inside a NEAR, or whole words instead of short prefixes like ab*.",
+            f"{prefix}This query is too complex to match quickly: use fewer nested NEARs, smaller "
+            "NEAR/n distances, fewer OR alternatives inside a NEAR, or whole words instead of short "
+            "prefixes like ab*.",
             0,
         )
         self.cost = cost
