@@ -168,10 +168,10 @@ class Section:
     def _tested(candidates: set[int], v: View, queries: list[Query], budget: int, true: set[int]) -> set[int]:
         """Add to ``true`` the candidates whose test is true within ``budget``; return those over it."""
         over_budget: set[int] = set()
+        v.limit = budget
         try:
             for q in candidates:
                 v.work = 0
-                v.limit = budget
                 try:
                     if queries[q].test(v):
                         true.add(q)
