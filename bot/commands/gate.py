@@ -105,10 +105,12 @@ class Gate:
         blocked = self.gate(caller, **gate)
         if blocked is not None:
             return blocked
-        from bot.matching.query import QueryError
+        from bot.matching.query import QueryError, QueryTooComplex
 
         try:
             return await body()
+        except QueryTooComplex as exc:
+            return error_reply(str(exc), title="Query too complex")
         except QueryError as exc:
             return error_reply(str(exc), title="Query not understood")
         except (ArgumentError, ScheduleError) as exc:

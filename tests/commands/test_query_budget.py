@@ -18,7 +18,7 @@ async def test_attack_query_is_refused_with_one_sentence(
 ) -> None:
     assert len(ATTACK) < 140
     r = await commands.watch_add(admin, ATTACK)
-    assert r.error and r.ephemeral
+    assert r.error and r.ephemeral and r.title == "Query too complex"
     [sentence] = r.body
     assert sentence.startswith("This query is too complex")
     assert "NEAR" in sentence and sentence.endswith(".") and ". " not in sentence
