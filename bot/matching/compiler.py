@@ -22,7 +22,7 @@ from bot.matching.view import Span, View
 
 MAX_SPANS = 256  # word positions considered per side of a NEAR / phrase start, to bound the work
 MAX_EVIDENCE = 12  # fired words collected per query for its evidence
-SMALL_JOIN = 64  # a NEAR with at most this many pairs of spans compares them all (no sorting)
+SMALL_JOIN = 64  # a NEAR with at most this many pairs of spans compares them all, uncounted (no sorting)
 
 BoolFn = Callable[[View], bool]
 SpanFn = Callable[[View], list[Span]]
@@ -86,12 +86,15 @@ class PhraseNode(MatchNode):
         return bool(self.spans(v))
 
     def spans(self, v: View) -> list[Span]:
-        if self.first not in v.pos:
+        pos = v.pos
+        starts = pos.get(self.first)
+        if not starts:
             return []
-        v.charge(len(self.rest) * min(len(v.pos[self.first]), MAX_SPANS))
+        if len(starts) > SMALL_JOIN:  # fewer places are checked at once, uncounted
+            v.charge(len(self.rest) * min(len(starts), MAX_SPANS))
         soft = v.tokens.soft
         return phrase_spans(
-            v.pos, self.first, self.rest, soft, v.n_title if self.title_only else len(soft), MAX_SPANS
+            pos, self.first, self.rest, soft, v.n_title if self.title_only else len(soft), MAX_SPANS
         )
 
     def witness(self, v: View) -> list[tuple[Span, str]]:
@@ -108,7 +111,15 @@ class NearNode(MatchNode):
         ls = self.left.spans(v)
         if not ls:
             return False
-        return bool(near_join(ls, self.right.spans(v), self.distance, v, 1))
+        rs = self.right.spans(v)
+        if len(ls) * len(rs) > SMALL_JOIN:
+            return bool(near_join(ls, rs, self.distance, v, 1))
+        distance = self.distance  # few pairs (the usual case): compared inline, uncounted
+        for l0, l1 in ls:
+            for r0, r1 in rs:
+                if max(r0 - l1, l0 - r1) - 1 <= distance:
+                    return True
+        return False
 
     def spans(self, v: View) -> list[Span]:
         ls = self.left.spans(v)
@@ -365,8 +376,7 @@ def near_join(ls: list[Span], rs: list[Span], distance: int, v: View, limit: int
     out: list[Span] = []
     if not n_right:
         return out
-    if n_left * n_right <= SMALL_JOIN:
-        v.charge(n_left * n_right)
+    if n_left * n_right <= SMALL_JOIN:  # at most SMALL_JOIN comparisons: uncounted
         for l0, l1 in ls:
             for r0, r1 in rs:
                 if max(r0 - l1, l0 - r1) - 1 <= distance:
