@@ -138,7 +138,11 @@ def default_matcher_factory(settings: Settings) -> MatcherFactory:
     from bot.matching import compile_matcher
 
     return functools.partial(
-        compile_matcher, query_max_chars=settings.query_max_chars, query_max_depth=settings.query_max_depth
+        compile_matcher,
+        query_max_chars=settings.query_max_chars,
+        query_max_depth=settings.query_max_depth,
+        query_max_cost=settings.query_max_cost,
+        watch_work_budget=settings.watch_work_budget,
     )
 
 

@@ -317,7 +317,12 @@ def match(source: TextIO, watches: tuple[str, ...]) -> None:
 
     settings = _settings_or_exit()
     catalog = _facts_or_exit(settings)
-    limits = {"query_max_chars": settings.query_max_chars, "query_max_depth": settings.query_max_depth}
+    limits = {
+        "query_max_chars": settings.query_max_chars,
+        "query_max_depth": settings.query_max_depth,
+        "query_max_cost": settings.query_max_cost,
+        "watch_work_budget": settings.watch_work_budget,
+    }
     sys.exit(run_match(source, sys.stdout, facts=catalog, watch_queries=list(watches), **limits))
 
 

@@ -147,12 +147,14 @@ class Hit:
 @dataclasses.dataclass(frozen=True, slots=True)
 class MatchResult:
     """What the matcher found in one article: whether it is relevant, the facts and the watches it hit,
-    and the evidence for relevance."""
+    and the evidence for relevance. ``over_budget``: the ids of the watches that did more work on this
+    article than the matcher's budget allows (each is a miss here; the others are matched as usual)."""
 
     relevant: bool
     facts: tuple[Hit, ...] = ()
     watches: tuple[Hit, ...] = ()
     relevance: Evidence | None = None
+    over_budget: tuple[str, ...] = ()
 
     @property
     def fact_ids(self) -> tuple[str, ...]:

@@ -178,6 +178,8 @@ class Settings(BaseSettings):
     query_max_chars: int = Field(500, ge=10)
     watch_test_days: int = Field(7, ge=1)
     query_max_depth: int = Field(8, ge=1, le=50)  # nesting of parentheses/NOT in one query
+    query_max_cost: int = Field(10_000_000_000, ge=1)  # estimated work of one watch query (query_cost)
+    watch_work_budget: int = Field(50_000, ge=100)  # span work one watch may do on one article
     watch_label_max_chars: int = Field(80, ge=1, le=100)
     feed_url_max_chars: int = Field(2048, ge=20, le=2048)
     command_arg_max_chars: int = Field(500, ge=10)  # any other free-text command argument

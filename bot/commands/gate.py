@@ -19,6 +19,7 @@ from datetime import datetime
 from bot.commands.model import Caller, Choice, Reply, error_reply
 from bot.commands.ports import CommandServices
 from bot.commands.ratelimit import TokenBuckets
+from bot.invisible import strip_invisible
 from bot.schedule import ScheduleError
 from bot.settings import Settings
 from bot.store.repo import QuotaError, SubscriptionRow
@@ -104,10 +105,12 @@ class Gate:
         blocked = self.gate(caller, **gate)
         if blocked is not None:
             return blocked
-        from bot.matching.query import QueryError
+        from bot.matching.query import QueryError, QueryTooComplex
 
         try:
             return await body()
+        except QueryTooComplex as exc:
+            return error_reply(str(exc), title="Query too complex")
         except QueryError as exc:
             return error_reply(str(exc), title="Query not understood")
         except (ArgumentError, ScheduleError) as exc:
@@ -137,15 +140,18 @@ class Gate:
         return int(m.group(1))
 
     def _check_query(self, query: str) -> str:
+        """The query as stored: without invisible characters (bidirectional controls, zero-width), its
+        spaces collapsed; it must parse within the limits, ``query_max_cost`` included."""
         from bot.matching.query import parse_query
 
-        limit = self._cfg.query_max_chars
-        query = " ".join(self._text(query, "query", limit=limit).split())
+        cfg = self._cfg
+        limit = cfg.query_max_chars
+        query = " ".join(self._text(strip_invisible(query or ""), "query", limit=limit).split())
         if not query:
             raise ArgumentError(
                 "The query is empty; give words to look for, like: treaty AND (Kursk OR troops)."
             )
-        parse_query(query, max_chars=limit, max_depth=self._cfg.query_max_depth)
+        parse_query(query, max_chars=limit, max_depth=cfg.query_max_depth, max_cost=cfg.query_max_cost)
         return query
 
     async def _subscription(self, caller: Caller) -> SubscriptionRow:

@@ -9,7 +9,8 @@ planner which cheaper rule a query allows.
 
 from __future__ import annotations
 
-from bisect import bisect_left
+import functools
+from bisect import bisect_left, bisect_right
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from itertools import compress
@@ -21,6 +22,7 @@ from bot.matching.view import Span, View
 
 MAX_SPANS = 256  # word positions considered per side of a NEAR / phrase start, to bound the work
 MAX_EVIDENCE = 12  # fired words collected per query for its evidence
+SMALL_JOIN = 64  # a NEAR with at most this many pairs of spans compares them all, uncounted (no sorting)
 
 BoolFn = Callable[[View], bool]
 SpanFn = Callable[[View], list[Span]]
@@ -64,7 +66,7 @@ class WordNode(MatchNode):
         if not ps:
             return []
         if self.title_only:
-            ps = ps[: bisect_left(ps, v.n_title)]
+            ps = ps[: min(bisect_left(ps, v.n_title), MAX_SPANS)]
             return list(zip(ps, ps, strict=True))
         ps = ps[:MAX_SPANS]
         return list(zip(ps, ps, strict=True))  # (p, p) for each position
@@ -84,11 +86,15 @@ class PhraseNode(MatchNode):
         return bool(self.spans(v))
 
     def spans(self, v: View) -> list[Span]:
-        if self.first not in v.pos:
+        pos = v.pos
+        starts = pos.get(self.first)
+        if not starts:
             return []
+        if len(starts) > SMALL_JOIN:  # fewer places are checked at once, uncounted
+            v.charge(len(self.rest) * min(len(starts), MAX_SPANS))
         soft = v.tokens.soft
         return phrase_spans(
-            v.pos, self.first, self.rest, soft, v.n_title if self.title_only else len(soft), MAX_SPANS
+            pos, self.first, self.rest, soft, v.n_title if self.title_only else len(soft), MAX_SPANS
         )
 
     def witness(self, v: View) -> list[tuple[Span, str]]:
@@ -105,9 +111,11 @@ class NearNode(MatchNode):
         ls = self.left.spans(v)
         if not ls:
             return False
-        rs = self.right.spans(v)[:MAX_SPANS]
-        distance = self.distance
-        for l0, l1 in ls[:MAX_SPANS]:
+        rs = self.right.spans(v)
+        if len(ls) * len(rs) > SMALL_JOIN:
+            return bool(near_join(ls, rs, self.distance, v, 1))
+        distance = self.distance  # few pairs (the usual case): compared inline, uncounted
+        for l0, l1 in ls:
             for r0, r1 in rs:
                 if max(r0 - l1, l0 - r1) - 1 <= distance:
                     return True
@@ -117,14 +125,7 @@ class NearNode(MatchNode):
         ls = self.left.spans(v)
         if not ls:
             return []
-        rs = self.right.spans(v)[:MAX_SPANS]
-        distance = self.distance
-        out: list[Span] = []
-        for l0, l1 in ls[:MAX_SPANS]:
-            for r0, r1 in rs:
-                if max(r0 - l1, l0 - r1) - 1 <= distance:
-                    out.append((min(l0, r0), max(l1, r1)))
-        return out
+        return near_join(ls, self.right.spans(v), self.distance, v, MAX_SPANS)
 
     def witness(self, v: View) -> list[tuple[Span, str]]:
         out: list[tuple[Span, str]] = []
@@ -164,7 +165,10 @@ class OrNode(MatchNode):
         else:
             parts = self.parts
         for part in parts:
+            if len(out) >= MAX_SPANS:
+                break
             out.extend(part.spans(v))
+        del out[MAX_SPANS:]
         return out
 
     def witness(self, v: View) -> list[tuple[Span, str]]:
@@ -254,7 +258,23 @@ class Builder:
 def span_group(builder: Builder, text: str) -> tuple[SpanFn, frozenset[int]]:
     """A relevance word group compiled for its positions, with every atom it reads."""
     node = builder.node(parse_query(text, max_chars=10_000).root, True)
-    return node.spans, frozenset(atoms_in(node))
+    return functools.partial(group_spans, node), frozenset(atoms_in(node))
+
+
+def group_spans(node: MatchNode, v: View) -> list[Span]:
+    """The spans of a relevance word group: those of ``node``, except that an OR (the usual group) keeps the
+    first ``MAX_SPANS`` of each alternative rather than of all together. The groups are the project's own
+    data, not users': the relevance rules count every cue of a long article."""
+    if not isinstance(node, OrNode):
+        return node.spans(v)
+    pos = v.pos
+    simple = node.simple
+    out = point_spans(
+        pos, simple.intersection(pos) if len(pos) < len(simple) else pos.keys() & simple, MAX_SPANS, False
+    )
+    for part in node.parts:
+        out.extend(group_spans(part, v))
+    return out
 
 
 def atoms_in(node: MatchNode) -> list[int]:
@@ -341,12 +361,72 @@ def fast_test(node: MatchNode) -> BoolFn:
     return node.test
 
 
-def point_spans(pos: dict[int, list[int]], atoms: Iterable[int], max_spans: int) -> list[Span]:
-    """``(p, p)`` for the first ``max_spans`` positions ``p`` of each atom, in the order of ``atoms``."""
+def near_join(ls: list[Span], rs: list[Span], distance: int, v: View, limit: int) -> list[Span]:
+    """The spans of ``left NEAR/distance right`` from the first ``MAX_SPANS`` spans of each side: for each
+    left span in order, each right span in order at most ``distance`` words away, joined — the first
+    ``limit`` of them. The work (spans read, pairs compared, spans made) is charged to ``v``.
+
+    Two spans are near when ``r0 <= l1 + distance + 1`` and ``r1 >= l0 - distance - 1``. Few pairs are all
+    compared; else the right spans are sorted by start once and each left span bisects to the right spans
+    whose start can be in its window (a right span is at most ``width`` words long), so the work is about
+    ``(L + R) log R`` plus the pairs in the windows, and stops at ``limit`` spans."""
+    ls = ls[:MAX_SPANS]
+    rs = rs[:MAX_SPANS]
+    n_left, n_right = len(ls), len(rs)
+    out: list[Span] = []
+    if not n_right:
+        return out
+    if n_left * n_right <= SMALL_JOIN:  # at most SMALL_JOIN comparisons: uncounted
+        for l0, l1 in ls:
+            for r0, r1 in rs:
+                if max(r0 - l1, l0 - r1) - 1 <= distance:
+                    out.append((min(l0, r0), max(l1, r1)))
+                    if len(out) >= limit:
+                        return out
+        return out
+    order = sorted(range(n_right), key=rs.__getitem__)
+    starts = [rs[i][0] for i in order]
+    width = max(r1 - r0 for r0, r1 in rs)
+    steps = (n_left + n_right) * n_right.bit_length()
+    sort_back = order != list(range(n_right))  # the right spans were not in start order: keep theirs
+    for l0, l1 in ls:
+        floor = l0 - distance - 1
+        lo = bisect_left(starts, floor - width)
+        hi = bisect_right(starts, l1 + distance + 1, lo)
+        if lo == hi:
+            continue
+        steps += hi - lo
+        near = [i for i in order[lo:hi] if rs[i][1] >= floor] if width else order[lo:hi]
+        if sort_back:
+            near.sort()
+        for i in near:
+            r0, r1 = rs[i]
+            out.append((min(l0, r0), max(l1, r1)))
+        if len(out) >= limit:
+            del out[limit:]
+            break
+        if steps > 4096:
+            v.charge(steps)
+            steps = 0
+    v.charge(steps + len(out))
+    return out
+
+
+def point_spans(
+    pos: dict[int, list[int]], atoms: Iterable[int], max_spans: int, in_all: bool = True
+) -> list[Span]:
+    """``(p, p)`` for the positions ``p`` of each atom, in the order of ``atoms``: the first ``max_spans`` in
+    all (``in_all``), else of each atom."""
     out: list[Span] = []
     for a in atoms:
-        ps = pos[a][:max_spans]
+        if not in_all:
+            ps = pos[a][:max_spans]
+            out += zip(ps, ps, strict=True)
+            continue
+        ps = pos[a][: max_spans - len(out)]
         out += zip(ps, ps, strict=True)
+        if len(out) >= max_spans:
+            break
     return out
 
 

@@ -23,7 +23,16 @@ from bot.matching.catalog import FACT_QUERY_MAX_CHARS
 from bot.matching.compiler import Builder, fast_test, positive_terms, span_group
 from bot.matching.evidence import NO_TEXT_EVIDENCE
 from bot.matching.plan import Query, Section, plan_section
-from bot.matching.query import DEFAULT_MAX_CHARS, DEFAULT_MAX_DEPTH, Node, QueryError, Terms, parse_query
+from bot.matching.query import (
+    DEFAULT_MAX_CHARS,
+    DEFAULT_MAX_COST,
+    DEFAULT_MAX_DEPTH,
+    Node,
+    QueryError,
+    QueryTooComplex,
+    Terms,
+    parse_query,
+)
 from bot.matching.relevance import RelevanceModel
 from bot.matching.text import tokenize
 from bot.matching.view import View
@@ -31,12 +40,15 @@ from bot.models import Article, Evidence, Fact, Hit, MatchResult, WatchSpec
 
 COMMON_LANGS = ("en", "ko", "ru", "und")
 MAX_PLANNED_LANGS = 64  # languages whose plans are kept; rarer ones are planned on each article
+DEFAULT_WORK_BUDGET = 50_000  # span work one watch may do on one article (View.charge units; ~4 ms)
 
 
 class CompiledMatcher:
     """Matches articles against the fact catalog and every watch (see the module docstring). Watch queries
-    are parsed with the limits given (``query_max_chars``, ``query_max_depth``), fact queries with the
-    catalog's (``load_catalog`` checks them)."""
+    are parsed with the limits given (``query_max_chars``, ``query_max_depth``, ``query_max_cost``), fact
+    queries with the catalog's (``load_catalog`` checks them). Each watch may do ``watch_work_budget`` units
+    of span work on one article (the facts are not limited): one that does more is a miss on that article,
+    reported in ``MatchResult.over_budget``."""
 
     def __init__(
         self,
@@ -44,16 +56,21 @@ class CompiledMatcher:
         watches: tuple[WatchSpec, ...],
         query_max_chars: int = DEFAULT_MAX_CHARS,
         query_max_depth: int = DEFAULT_MAX_DEPTH,
+        query_max_cost: int = DEFAULT_MAX_COST,
+        watch_work_budget: int = DEFAULT_WORK_BUDGET,
     ) -> None:
-        self._inputs = (facts, watches, query_max_chars, query_max_depth)
+        self._inputs = (facts, watches, query_max_chars, query_max_depth, query_max_cost, watch_work_budget)
+        self._budget = watch_work_budget
         self._atoms = Atoms()
         builder = Builder(self._atoms)
         parsed: list[tuple[Literal["fact", "watch"], str, Node]] = []
         for fact in facts:
-            tree = _parse(fact.query, f"Fact {fact.id!r}", FACT_QUERY_MAX_CHARS, DEFAULT_MAX_DEPTH)
+            tree = _parse(fact.query, f"Fact {fact.id!r}", FACT_QUERY_MAX_CHARS, DEFAULT_MAX_DEPTH, None)
             parsed.append(("fact", fact.id, tree))
         for watch in watches:
-            tree = _parse(watch.query, f"Watch {watch.id!r}", query_max_chars, query_max_depth)
+            tree = _parse(
+                watch.query, f"Watch {watch.id!r}", query_max_chars, query_max_depth, query_max_cost
+            )
             parsed.append(("watch", watch.id, tree))
         self._trees = [tree for _, _, tree in parsed]
         self._queries: list[Query] = []
@@ -114,17 +131,17 @@ class CompiledMatcher:
         relevant, relevance_evidence = self._relevance.judge(v)
         fact_plan, watch_plan = self._plan_for(v.lang)
         queries = self._queries
-        return MatchResult(
-            relevant,
-            fact_plan.hits(v, queries) if relevant else (),
-            watch_plan.hits(v, queries),
-            relevance_evidence,
-        )
+        facts = fact_plan.hits(v, queries) if relevant else ()
+        over: list[str] = []
+        watches = watch_plan.hits(v, queries, self._budget, over)
+        return MatchResult(relevant, facts, watches, relevance_evidence, tuple(over))
 
 
-def _parse(text: str, what: str, max_chars: int, max_depth: int) -> Node:
+def _parse(text: str, what: str, max_chars: int, max_depth: int, max_cost: int | None) -> Node:
     try:
-        return parse_query(text, max_chars=max_chars, max_depth=max_depth).root
+        return parse_query(text, max_chars=max_chars, max_depth=max_depth, max_cost=max_cost).root
+    except QueryTooComplex as err:
+        raise QueryTooComplex(err.cost, err.max_cost, f"{what}: ") from None
     except QueryError as err:
         raise QueryError(f"{what}: {err}", err.position) from None
 
@@ -135,15 +152,20 @@ def compile_matcher(
     *,
     query_max_chars: int = DEFAULT_MAX_CHARS,
     query_max_depth: int = DEFAULT_MAX_DEPTH,
+    query_max_cost: int = DEFAULT_MAX_COST,
+    watch_work_budget: int = DEFAULT_WORK_BUDGET,
 ) -> CompiledMatcher:
     """Compile the catalog and every watch into one matcher (a ``MatcherFactory``). Watch queries may be up
-    to ``query_max_chars`` long and ``query_max_depth`` deep: pass the settings' limits, the ones ``watch
-    add`` validates against.
+    to ``query_max_chars`` long, ``query_max_depth`` deep and ``query_max_cost`` costly (``query_cost``):
+    pass the settings' limits, the ones ``watch add`` validates against. Each watch may do
+    ``watch_work_budget`` units of span work per article (``MatchResult.over_budget``).
 
     Raises ``QueryError`` (prefixed with the fact or watch id) when a query does not parse: callers
     validate watches on ``watch add``, so a bad one here is a bug worth surfacing, not skipping.
     """
-    return CompiledMatcher(tuple(facts), tuple(watches), query_max_chars, query_max_depth)
+    return CompiledMatcher(
+        tuple(facts), tuple(watches), query_max_chars, query_max_depth, query_max_cost, watch_work_budget
+    )
 
 
 _RELEVANCE_ONLY: list[CompiledMatcher] = []

@@ -35,7 +35,7 @@ from bot.matching.compiler import (
     presence_atoms,
 )
 from bot.matching.query import And, Lang, Near, Node, Not, Terms
-from bot.matching.view import View
+from bot.matching.view import UNLIMITED, OverBudget, View
 from bot.models import Evidence, Hit
 
 
@@ -129,9 +129,12 @@ class Section:
     base: tuple[Hit, ...]  # the constant hits of the queries true by default, in query order
     slot: dict[int, int] = field(default_factory=dict)  # query -> ~its place in ``base``, or where it goes
 
-    def hits(self, v: View, queries: list[Query]) -> tuple[Hit, ...]:
+    def hits(
+        self, v: View, queries: list[Query], budget: int | None = None, over: list[str] | None = None
+    ) -> tuple[Hit, ...]:
         """``base`` with the queries whose value on this article differs from their default cut out or
-        spliced in."""
+        spliced in. With a ``budget``, each query tested may do that much span work (``View.charge``): one
+        that does more is false on this article, and its ref is added to ``over``."""
         pos = v.pos
         keys = pos.keys()
         candidates = set(self.always)
@@ -146,13 +149,38 @@ class Section:
             for query, required, excluded in rule.conjunctions:
                 if all(map(keys.__contains__, required)) and keys.isdisjoint(excluded):
                     true.add(query)
-        true.update(q for q in candidates if queries[q].test(v))
+        if budget is None:
+            true.update(q for q in candidates if queries[q].test(v))
+        else:
+            over_budget = self._tested(candidates, v, queries, budget, true)
+            if over_budget:
+                true.difference_update(over_budget)
+                if over is not None:
+                    over.extend(queries[q].ref for q in sorted(over_budget))
         slot = self.slot
         changes = true.symmetric_difference([q for q in candidates if slot[q] < 0])  # < 0: true by default
         changes.update(off)
         if not changes:
             return self.base
         return self._splice(sorted(changes), v, queries)
+
+    @staticmethod
+    def _tested(candidates: set[int], v: View, queries: list[Query], budget: int, true: set[int]) -> set[int]:
+        """Add to ``true`` the candidates whose test is true within ``budget``; return those over it."""
+        over_budget: set[int] = set()
+        v.limit = budget
+        try:
+            for q in candidates:
+                v.work = 0
+                try:
+                    if queries[q].test(v):
+                        true.add(q)
+                except OverBudget:
+                    over_budget.add(q)
+        finally:
+            v.work = 0
+            v.limit = UNLIMITED
+        return over_budget
 
     def _splice(self, changes: list[int], v: View, queries: list[Query]) -> tuple[Hit, ...]:
         """``base`` up to each change, then the change: a cut (``slot[q] < 0``), or a new hit."""

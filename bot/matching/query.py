@@ -18,10 +18,12 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
+from bot.invisible import strip_invisible
 from bot.matching.text import script_of, split_words
 
 DEFAULT_MAX_CHARS = 500
 DEFAULT_MAX_DEPTH = 20
+DEFAULT_MAX_COST = 10_000_000_000  # query_cost of a watch; the catalog's facts are at most ~1.5e9
 DEFAULT_NEAR = 10
 MAX_NEAR = 100
 MIN_WILDCARD_CHARS = 2  # letters before "*"; one Hangul or Han character is enough
@@ -39,6 +41,20 @@ class QueryError(ValueError):
     def __init__(self, message: str, position: int) -> None:
         super().__init__(message)
         self.position = position
+
+
+class QueryTooComplex(QueryError):
+    """A query whose estimated evaluation work (``query_cost``) is over the limit."""
+
+    def __init__(self, cost: int, max_cost: int, prefix: str = "") -> None:
+        super().__init__(
+            f"{prefix}This query is too complex to match quickly: use fewer nested NEARs, smaller "
+            "NEAR/n distances, fewer OR alternatives inside a NEAR, or whole words instead of short "
+            "prefixes like ab*.",
+            0,
+        )
+        self.cost = cost
+        self.max_cost = max_cost
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -196,7 +212,7 @@ def _near_distance(word: str, pos: int) -> int:
     arg = m.group(1) if m else None
     if arg is None:
         return DEFAULT_NEAR
-    if not arg.isdigit() or not 1 <= int(arg) <= MAX_NEAR:
+    if not (arg.isascii() and arg.isdigit()) or not 1 <= int(arg) <= MAX_NEAR:  # not "²" or "５"
         raise QueryError(
             f"Bad NEAR at position {pos}: expected NEAR/n with n a whole number from 1 to {MAX_NEAR}.", pos
         )
@@ -394,11 +410,19 @@ def _terms(text: str, pos: int, *, phrase: bool) -> Terms:
 
 
 def parse_query(
-    text: str, *, max_chars: int = DEFAULT_MAX_CHARS, max_depth: int = DEFAULT_MAX_DEPTH
+    text: str,
+    *,
+    max_chars: int = DEFAULT_MAX_CHARS,
+    max_depth: int = DEFAULT_MAX_DEPTH,
+    max_cost: int | None = None,
 ) -> Query:
-    """Parse a watch or fact query. Raises ``QueryError`` (and nothing else) for any bad input."""
+    """Parse a watch or fact query. Raises ``QueryError`` (and nothing else) for any bad input, and
+    ``QueryTooComplex`` (a ``QueryError``) when ``max_cost`` is given and ``query_cost`` is over it.
+    Bidirectional controls and zero-width characters are removed first (``strip_invisible``): the query's
+    ``text`` is without them."""
     if not isinstance(text, str):
         raise QueryError("Bad query at position 0: expected text.", 0)
+    text = strip_invisible(text)
     if len(text) > max_chars:
         raise QueryError(
             f"Query too long at position {max_chars}: queries are limited to {max_chars} characters.",
@@ -411,4 +435,42 @@ def parse_query(
         raise
     except RecursionError:  # pragma: no cover - depth is limited well below Python's recursion limit
         raise QueryError(f"Query nested too deeply at position 0: at most {max_depth} levels.", 0) from None
+    if max_cost is not None:
+        cost = query_cost(root)
+        if cost > max_cost:
+            raise QueryTooComplex(cost, max_cost)
     return Query(text, root)
+
+
+# ---------------------------------------------------------------------------------------------------
+# Cost
+# ---------------------------------------------------------------------------------------------------
+
+WILDCARD_COST = 4  # a prefix matches many word forms: more positions
+SHORT_WILDCARD_COST = 16  # … and a prefix of at most SHORT_WILDCARD_CHARS letters, very many
+SHORT_WILDCARD_CHARS = 3
+
+
+def query_cost(node: Node) -> int:
+    """An estimate of the work of evaluating ``node`` on one article, in word positions compared.
+
+    A word costs 1 (a prefix ``word*`` 4, a prefix of up to 3 letters 16), a phrase the sum of its words;
+    AND and OR add their parts, NOT is its part, ``lang:`` is free. ``a NEAR/n b`` multiplies: each place
+    of ``a`` is compared with the places of ``b`` in a window of ``n + 1`` words, so it costs
+    ``cost(a) × cost(b) × (n + 1)`` — nesting NEARs multiplies their costs, and OR alternatives under a NEAR
+    add before they are multiplied. Pure: it reads only the syntax tree."""
+    if isinstance(node, Terms):
+        return sum(_word_cost(w) for w in node.words)
+    if isinstance(node, Lang):
+        return 0
+    if isinstance(node, Not):
+        return query_cost(node.child)
+    if isinstance(node, And | Or):
+        return sum(query_cost(c) for c in node.children)
+    return query_cost(node.left) * query_cost(node.right) * (node.distance + 1)
+
+
+def _word_cost(word: Word) -> int:
+    if not word.wildcard:
+        return 1
+    return SHORT_WILDCARD_COST if len(word.text) <= SHORT_WILDCARD_CHARS else WILDCARD_COST

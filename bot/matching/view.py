@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from typing import Any
 
 from bot.matching.evidence import build_evidence
@@ -10,14 +11,23 @@ from bot.models import Evidence
 
 Span = tuple[int, int]  # first and last word of a match
 Fired = tuple[tuple[Span, str], ...]  # the words that made a query true, with the terms as written
+UNLIMITED = sys.maxsize  # the work limit of a view outside a budgeted evaluation (facts, relevance, evidence)
+
+
+class OverBudget(Exception):
+    """A query's evaluation on one view did more work than its budget allowed (raised by ``View.charge``)."""
 
 
 class View:
     """An article's text, language and title size, and the word positions of every atom (ids of the matcher
     that made it). It is the shared context of the lazy evidence of its hits, and pickles as plain data: it
-    re-splits the text on first use after unpickling."""
+    re-splits the text on first use after unpickling.
 
-    __slots__ = ("_evidence", "_tokens", "lang", "n_title", "pos", "text", "title_len")
+    ``work`` counts the span work (spans read, compared and produced) of the positional nodes evaluated on it;
+    ``charge`` raises ``OverBudget`` once it passes ``limit``. The matcher sets both around each watch it
+    tests, so one watch's work is bounded; otherwise ``limit`` is ``UNLIMITED``."""
+
+    __slots__ = ("_evidence", "_tokens", "lang", "limit", "n_title", "pos", "text", "title_len", "work")
 
     def __init__(
         self,
@@ -35,6 +45,14 @@ class View:
         self.pos = pos
         self._tokens = tokens
         self._evidence: dict[Fired, Evidence] = {}
+        self.work = 0
+        self.limit = UNLIMITED
+
+    def charge(self, units: int) -> None:
+        """Count ``units`` of span work; raise ``OverBudget`` when the total passes ``limit``."""
+        work = self.work = self.work + units
+        if work > self.limit:
+            raise OverBudget(work)
 
     @property
     def tokens(self) -> Tokens:
