@@ -24,11 +24,16 @@ from bot.crashpoints import crashpoint
 from bot.ingest.fetch import Fetcher, Validators
 from bot.ingest.parse import FeedError
 from bot.ingest.workers import MatcherRef, ParserPool
-from bot.models import Article, Fact, Matcher, MatcherFactory, MatchResult, WatchSpec
+from bot.models import Article, Fact, Matcher, MatcherFactory, MatchResult, Summary, WatchSpec
 from bot.ports import Clock, Wake
-from bot.store.repo import FeedRow, Store, WatchRow
+from bot.store.repo import FeedRow, PlannedDelivery, Store, WatchRow
 
 log = logging.getLogger(__name__)
+
+OVER_BUDGET_REASON = (
+    "matching it took too much work on an article. Remove it and add a simpler query: fewer nested NEARs, "
+    "smaller NEAR/n distances, whole words instead of short prefixes."
+)
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -381,11 +386,12 @@ class Poller:
             crashpoint("poll.matched")
             by_id = {**matched, **dict(results)}
             new = [NewArticle(aid, feed, art, by_id[aid], seeding) for aid, art in stored]
+            planned = await self._pause_over_budget(new, now)
             if not seeding:
-                planned = await self.router.route(new, now)
+                planned += await self.router.route(new, now)
                 crashpoint("poll.routed")
-                if planned:
-                    self.wake()
+            if planned:
+                self.wake()
         await self.store.record_feed_success(
             feed.id,
             now=now,
@@ -410,6 +416,33 @@ class Poller:
             fetch_seconds=fetch_seconds,
             parse_seconds=parse_seconds,
         )
+
+    async def _pause_over_budget(self, new: Sequence[NewArticle], now: datetime) -> int:
+        """Pause each watch that did more work on an article than its budget, and tell its channel once
+        (when the channel has a subscription). One tenant's runaway watch then costs nothing more, and
+        nobody else's matches suffer. Returns how many notices were planned."""
+        planned = 0
+        for wid in dict.fromkeys(w for n in new for w in n.match.over_budget):
+            watch = await self.store.pause_watch(int(wid), reason=OVER_BUDGET_REASON)
+            if watch is None:
+                continue  # already paused, or removed meanwhile
+            log.warning("watch #%s (%s %s) paused: over its work budget", wid, watch.platform, watch.channel)
+            sub = await self.store.get_subscription(watch.platform, watch.channel)
+            if sub is None:
+                continue
+            notice = Summary(
+                title=f"Watch #{watch.id} is paused: {OVER_BUDGET_REASON}",
+                lines=(),
+            )
+            planned += await self.store.enqueue(
+                [
+                    PlannedDelivery(
+                        key=f"watch-paused:{watch.id}", subscription_id=sub.id, kind="summary", payload=notice
+                    )
+                ],
+                now=now,
+            )
+        return planned
 
     async def _fail(self, feed: FeedRow, error: str, *, retry_after: float | None = None) -> FeedOutcome:
         now = self.clock()

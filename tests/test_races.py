@@ -157,9 +157,7 @@ async def test_a_lease_left_by_a_killed_process_of_this_machine_is_taken_over(
     dead = f"{socket.gethostname()}:{proc.pid}:1"
     assert holder_is_dead(dead)
     assert not holder_is_dead(f"{socket.gethostname()}:{os.getpid()}:1"), "this process is alive"
-    assert not holder_is_dead(f"other-host.invalid:{proc.pid}:1"), (
-        "another machine's: wait for expiry"
-    )
+    assert not holder_is_dead(f"other-host.invalid:{proc.pid}:1"), "another machine's: wait for expiry"
     feed_server.feeds["/a.xml"] = rss(items(2))
     async with build_services(
         make_settings(database_url=db_url), clock=clock, matcher_factory=KeywordMatcher, facts=TEST_FACTS
@@ -168,3 +166,51 @@ async def test_a_lease_left_by_a_killed_process_of_this_machine_is_taken_over(
         assert await svc.store.claim_feed(feed.id, owner=dead, now=clock(), lease_seconds=300)
         report = await svc.poller.poll_feeds([feed])
         assert [o.status for o in report.outcomes] == ["new"], "no need to wait out the dead one's lease"
+
+
+async def test_a_watch_over_its_budget_is_paused_its_channel_told_and_nothing_else_suffers(
+    make_settings: Callable[..., Settings], feed_server: FeedServer, clock: FakeClock, db_url: str
+) -> None:
+    """One tenant's runaway watch: the feed's articles are stored and matched for everyone else; the watch
+    is paused (not matched again) and its channel gets one notice."""
+    import random
+
+    from bot.app import default_matcher_factory
+
+    rng = random.Random(1)
+    common = " ".join(rng.choice(["the", "a", "of", "and", "to", "in"]) for _ in range(3000))
+    body = [{"title": "North Korea and Russia treaty: the text", "link": "http://news.example/long",
+             "description": f"Russia and North Korea treaty. {common}"}]  # fmt: skip
+    feed_server.feeds["/a.xml"] = rss(body)
+    settings = make_settings(database_url=db_url, console="on", seed_first_poll=False, watch_work_budget=2000)
+    out = io.StringIO()
+    factory = default_matcher_factory(settings)  # with the settings' watch_work_budget
+    async with build_services(
+        settings, clock=clock, matcher_factory=factory, facts=(), console_stream=out
+    ) as svc:
+        heavy = await svc.store.add_watch(
+            platform="console", tenant="", channel="console", label="heavy", alert=True,
+            query="((the NEAR/50 a) NEAR/50 of) NEAR/50 and", created_by="t", now=clock(), quota=100,
+        )  # fmt: skip
+        await svc.store.add_watch(
+            platform="console", tenant="", channel="console", query="treaty", label="plain", alert=True,
+            created_by="t", now=clock(), quota=100,
+        )  # fmt: skip
+        feed = await svc.store.ensure_feed(FeedSpec(url=feed_server.url("/a.xml"), name="a"), clock())
+        report = await svc.poller.poll_feeds([feed])
+        [new] = report.new
+        assert new.match.over_budget == (str(heavy.id),)
+        assert [w.label for w in await svc.store.list_watches() if w.paused_reason] == ["heavy"]
+        await svc.outbox.drain()
+        printed = out.getvalue()
+        assert printed.count(f"Watch #{heavy.id} is paused") == 1
+        assert "ALERT North Korea and Russia treaty" in printed and "watch: plain" in printed
+        # Paused: no longer matched, so no second notice.
+        feed_server.feeds["/a.xml"] = rss(
+            [{**body[0], "link": "http://news.example/long2", "title": "Again"}]
+        )
+        clock.advance(minutes=10)
+        again = await svc.poller.poll_feeds([await svc.store.get_feed(feed.id)])  # type: ignore[list-item]
+        assert [n.match.over_budget for n in again.new] == [()]
+        await svc.outbox.drain()
+        assert out.getvalue().count("is paused") == 1

@@ -146,4 +146,6 @@ class WatchCommands(Gate):
 def _watch_item(w: WatchRow) -> ReplyItem:
     lines = [f"query: {w.query}"] if w.label else []
     lines.append("alerts on" if w.alert else "digest only")
+    if w.paused_reason:
+        lines.append(f"paused: {w.paused_reason}")
     return ReplyItem(title=w.label or w.query, ref=f"#{w.id}", lines=tuple(lines))
