@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP_RUN := $(VENV)/.installed-run
 STAMP_DEV := $(VENV)/.installed-dev
 
-.PHONY: run test lint typecheck pytest bench lock clean
+.PHONY: run test test-fast lint typecheck pytest bench lock clean
 
 $(BIN)/python:
 	$(PY) -m venv $(VENV)
@@ -37,6 +37,10 @@ typecheck: $(STAMP_DEV)
 
 pytest: $(STAMP_DEV)
 	$(BIN)/pytest -q -rs
+
+# Everything but the tests marked slow: for a quick loop while editing (make test runs them all).
+test-fast: $(STAMP_DEV) lint typecheck
+	$(BIN)/pytest -q -rs -m "not slow"
 
 bench: $(STAMP_DEV)
 	$(BIN)/python benchmarks/bench_match.py

@@ -173,6 +173,7 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
+@pytest.mark.slow
 def test_run_without_tokens_stays_up_offline_and_stops_on_sigint(tmp_path: Path) -> None:
     """`make run`'s service on embedded defaults: SQLite in the data dir, console sink, feeds that cannot
     be reached (each failure logged once per backoff step), health endpoint up, clean stop on Ctrl-C."""
@@ -271,6 +272,7 @@ def test_match_reads_jsonl_and_keeps_every_line_in_order(tmp_path: Path) -> None
     assert r.returncode == 1  # one bad line
 
 
+@pytest.mark.slow
 def test_digest_prints_stored_stories(tmp_path: Path) -> None:
     feed = write_feed(tmp_path)
     assert pactwatch(tmp_path, "poll", "--once", "--feed", str(feed)).returncode == 0
@@ -284,6 +286,7 @@ def test_digest_prints_stored_stories(tmp_path: Path) -> None:
     assert bad.returncode == 2 and bad.stderr.strip() and "Traceback" not in bad.stderr
 
 
+@pytest.mark.slow
 def test_digest_for_a_channel_in_its_zone_and_every_story(tmp_path: Path) -> None:
     (tmp_path / "pactwatch.toml").write_text(
         '[[subscriptions]]\nplatform = "console"\nchannel = "console"\ntimezone = "Asia/Seoul"\n'
@@ -321,6 +324,7 @@ def test_digest_for_a_channel_in_its_zone_and_every_story(tmp_path: Path) -> Non
     assert shapeless.returncode == 2 and "is not PLATFORM:ID" in shapeless.stderr
 
 
+@pytest.mark.slow
 def test_trend_writes_a_png_heat_map(tmp_path: Path) -> None:
     feed = write_feed(tmp_path)
     assert pactwatch(tmp_path, "poll", "--once", "--feed", str(feed)).returncode == 0

@@ -17,6 +17,8 @@ from collections import Counter
 from datetime import timedelta
 from pathlib import Path
 
+import pytest
+
 from tests.crash.botproc import DISCORD_CHANNEL, FEEDS, SLACK_CHANNEL, bot_env, run_bot, write_config
 from tests.crash.standins import Item, StandIns, now_utc, running_standins
 
@@ -88,6 +90,8 @@ def outbox_rows(db: Path) -> list[tuple[str, str, int]]:
         con.close()
 
 
+@pytest.mark.slow
+@pytest.mark.timeout(600)  # up to ~100 s on a loaded 2-core machine
 async def test_every_alert_arrives_exactly_once_across_sigkills(tmp_path: Path) -> None:
     async with running_standins() as srv:
         config = write_config(tmp_path / "config", srv)

@@ -162,6 +162,7 @@ async def _hostile_app(server: FeedServer) -> None:
     await server.start()
 
 
+@pytest.mark.slow
 async def test_hostile_feeds_end_bounded(
     feed_server: FeedServer, pool: ParserPool, peak_memory: PeakMemory
 ) -> None:
@@ -210,6 +211,7 @@ async def test_hostile_feeds_end_bounded(
     assert peak_memory.peak < PEAK_MEMORY_BOUND, peak_memory.peak
 
 
+@pytest.mark.slow
 async def test_parse_timeout_kills_and_pool_carries_on(pool: ParserPool) -> None:
     slow, fine = await asyncio.gather(parse(pool, SLOW_FEED), parse(pool, rss(2)), return_exceptions=True)
     assert isinstance(slow, FeedError) and "longer than 3 seconds" in str(slow)

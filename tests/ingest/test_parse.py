@@ -215,6 +215,7 @@ def test_feedparser_is_never_given_a_file_name() -> None:
 CORPUS = corpora_dir()
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(CORPUS is None, reason="../shared/corpora is not present")
 def test_corpus_never_escapes_an_exception() -> None:
     assert CORPUS is not None

@@ -120,6 +120,7 @@ def _observed(result: MatchResult) -> tuple[object, ...]:
     )
 
 
+@pytest.mark.slow
 def test_optimised_engine_agrees_with_per_query_evaluation(catalog: tuple[Fact, ...]) -> None:
     rng = random.Random(20240619)
     watches = _watches(600, rng)

@@ -11,6 +11,7 @@ import pytest
 ROOT = Path(__file__).resolve().parents[2]
 
 
+@pytest.mark.slow
 @pytest.mark.timeout(240)
 def test_quick_benchmark_runs_and_prints_every_line() -> None:
     proc = subprocess.run(
