@@ -32,7 +32,7 @@ from bot.logs import SecretRedactor
 from bot.models import Fact, MatcherFactory, Sink
 from bot.poller import MatcherCache, Poller, PollPolicy
 from bot.ports import Clock, utc_now
-from bot.settings import Settings
+from bot.settings import ConfigurationError, Settings
 from bot.store.db import describe_db_error
 from bot.store.repo import Store
 
@@ -228,7 +228,13 @@ async def build_services(
 ) -> AsyncIterator[Services]:
     """Open the store (migrating it), the HTTP session, the parser workers and the sinks; close them all
     on exit. ``live`` is for ``run`` (chat adapters connect); ``poll --once`` uses REST only."""
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    try:
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise ConfigurationError(
+            f"the data folder {settings.data_dir} cannot be created ({exc.strerror}); set PACTWATCH_DATA_DIR "
+            "to a writable folder"
+        ) from None
     store = await Store.open(settings.db_url, retry_attempts=settings.db_retry_attempts)
     core: Core | None = None
     adapters: list[ChatAdapter] = []

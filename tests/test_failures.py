@@ -31,6 +31,20 @@ def test_a_garbage_database_url_is_one_sentence(tmp_path: Path) -> None:
     )
 
 
+def test_a_database_file_that_cannot_be_created_is_one_sentence(tmp_path: Path) -> None:
+    blocker = tmp_path / "not-a-folder"
+    blocker.write_text("a file where a folder should be")
+    r = pactwatch(tmp_path, "digest", DATABASE_URL=f"sqlite+aiosqlite:///{blocker}/p.db")
+    assert r.returncode == 1 and "Traceback" not in r.stderr
+    assert r.stderr.strip() == (
+        f"the folder {blocker} for the database file cannot be created (File exists); point "
+        "PACTWATCH_DATA_DIR or DATABASE_URL at a writable place"
+    )
+    r = pactwatch(tmp_path, "poll", "--once", PACTWATCH_DATA_DIR=str(blocker / "data"))
+    assert r.returncode == 1 and "Traceback" not in r.stderr
+    assert r.stderr.strip().startswith(f"the data folder {blocker / 'data'} cannot be created")
+
+
 def test_an_unreachable_database_is_one_sentence(tmp_path: Path) -> None:
     url = f"postgresql+asyncpg://u:hunter2@127.0.0.1:{_dead_port()}/x"
     r = pactwatch(tmp_path, "digest", DATABASE_URL=url, PACTWATCH_DB_RETRY_ATTEMPTS="2")

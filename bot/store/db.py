@@ -44,7 +44,14 @@ def make_engine(url: str) -> AsyncEngine:
         if parsed.drivername != "sqlite+aiosqlite":
             parsed = parsed.set(drivername="sqlite+aiosqlite")
         if parsed.database and parsed.database != ":memory:":
-            Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+            folder = Path(parsed.database).parent
+            try:
+                folder.mkdir(parents=True, exist_ok=True)
+            except OSError as exc:
+                raise DatabaseURLError(
+                    f"the folder {folder} for the database file cannot be created ({exc.strerror}); point "
+                    "PACTWATCH_DATA_DIR or DATABASE_URL at a writable place"
+                ) from None
         engine = create_async_engine(parsed, connect_args={"timeout": 30})
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
         return engine

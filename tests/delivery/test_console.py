@@ -169,3 +169,13 @@ async def test_through_the_outbox_each_kind_is_printed_once(store: Store, clock:
     assert text.count("## Other news") == 1
     assert text.count("3 alerts held back this hour") == 1
     assert [r.status for r in await store.deliveries_for(sub.id)] == ["sent"] * 3
+
+
+def test_an_alert_shows_its_time_in_the_subscriptions_zone() -> None:
+    from bot.delivery.console import render_text
+
+    alert = Alert(
+        article_id=1, title="t", url="https://x.example/", source="Yonhap",
+        published=datetime(2026, 11, 2, 8, 0, tzinfo=UTC), lang="ko", zone="Asia/Seoul",
+    )  # fmt: skip
+    assert "Yonhap · 2026-11-02 17:00 KST · ko" in render_text(alert)
