@@ -15,6 +15,7 @@ from zoneinfo import ZoneInfo
 import click
 
 from bot.models import Fact
+from bot.schedule import zone_or_utc
 from bot.settings import Settings, describe_validation_error, load_settings
 
 if TYPE_CHECKING:
@@ -156,7 +157,7 @@ async def _poll_once(settings: Settings, feed_args: tuple[str, ...], as_json: bo
         if bar:
             bar.close()
         console = await svc.store.get_subscription("console", "console")
-        zone = ZoneInfo(console.timezone if console else "UTC")
+        zone = zone_or_utc(console.timezone if console else None)
         new = sorted(report.new, key=lambda n: (n.article.published, n.id), reverse=True)
         for n in new:
             out.write(_json_line(n) if as_json else _text_lines(n, zone))
@@ -385,14 +386,15 @@ async def _print_digest(
 )
 def trend(days: int, zone: str, out: Path) -> None:
     """Write a chart of stories per fact per day (a facts × days heat map) as a PNG."""
-    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+    from bot.schedule import ScheduleError
+    from bot.schedule import zone as check_zone
 
     settings = _settings_or_exit()
     _setup_logging(settings)
     try:
-        tz = ZoneInfo(zone)
-    except (ZoneInfoNotFoundError, ValueError):
-        click.echo(f"{zone!r} is not a time zone; give an IANA name such as Asia/Seoul or UTC.", err=True)
+        tz = check_zone(zone)
+    except ScheduleError as exc:
+        click.echo(str(exc), err=True)
         sys.exit(2)
     png = _run_async(_trend_png(settings, days, tz))
     try:

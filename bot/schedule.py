@@ -236,6 +236,15 @@ def zone(name: str) -> ZoneInfo:
     )
 
 
+def zone_or_utc(name: str | None) -> ZoneInfo:
+    """The time zone of a stored name, for display: UTC when there is none or this machine no longer
+    knows it (names are checked by ``zone`` when they are set)."""
+    try:
+        return zone(name) if name else ZoneInfo("UTC")
+    except ScheduleError:
+        return ZoneInfo("UTC")
+
+
 def check_timezone(name: str) -> str:
     """The IANA zone name, checked (stripped). Raises ``ScheduleError``."""
     return str(zone(name).key)

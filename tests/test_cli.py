@@ -335,4 +335,4 @@ def test_trend_writes_a_png_heat_map(tmp_path: Path) -> None:
     assert r.stdout == "" and r.stderr.strip() == f"wrote {out} (30 days, Asia/Seoul)"
     bad = pactwatch(tmp_path, "trend", "--timezone", "Mars/Olympus", "--out", str(out))
     assert bad.returncode == 2
-    assert bad.stderr.strip().startswith("'Mars/Olympus' is not a time zone; give an IANA name")
+    assert bad.stderr.strip().startswith("'Mars/Olympus' is not a time zone; use an IANA name")

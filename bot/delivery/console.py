@@ -7,28 +7,21 @@ import sys
 from collections.abc import Callable
 from datetime import datetime
 from typing import TextIO
-from zoneinfo import ZoneInfo
 
 from bot.models import Alert, Delivery, Digest, Payload, Platform, SendResult, StoryLine, Summary
-
-
-def _tz(zone: str) -> ZoneInfo:
-    try:
-        return ZoneInfo(zone)
-    except (KeyError, ValueError):  # a zone this machine does not know: UTC
-        return ZoneInfo("UTC")
+from bot.schedule import zone_or_utc
 
 
 def local_time(when: datetime, zone: str) -> str:
     """``when`` in ``zone`` as "2026-11-02 17:00 KST"."""
-    local = when.astimezone(_tz(zone))
+    local = when.astimezone(zone_or_utc(zone))
     return f"{local:%Y-%m-%d %H:%M} {local.tzname()}"
 
 
 def local_window(start: datetime, end: datetime, zone: str) -> str:
     """A window in ``zone`` as "2026-11-01 17:00 – 2026-11-02 17:00 KST" (the zone named once when both
     ends share its abbreviation)."""
-    a, b = start.astimezone(_tz(zone)), end.astimezone(_tz(zone))
+    a, b = start.astimezone(zone_or_utc(zone)), end.astimezone(zone_or_utc(zone))
     if a.tzname() == b.tzname():
         return f"{a:%Y-%m-%d %H:%M} – {b:%Y-%m-%d %H:%M} {b.tzname()}"
     return f"{local_time(start, zone)} – {local_time(end, zone)}"

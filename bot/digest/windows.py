@@ -18,7 +18,7 @@ from bot.digest.clustering import StoryClusterer
 from bot.digest.compose import compose_digest, empty_note, story_inputs
 from bot.models import Digest, Fact
 from bot.ports import Clock, Wake
-from bot.schedule import is_weekly
+from bot.schedule import is_weekly, zone_or_utc
 from bot.settings import Settings
 from bot.store.repo import PlannedDelivery, Store, SubscriptionRow
 
@@ -27,13 +27,6 @@ log = logging.getLogger(__name__)
 
 def digest_key(sub_id: int, start: datetime, end: datetime) -> str:
     return f"digest:{sub_id}:{start:%Y%m%dT%H%M%S.%f}-{end:%Y%m%dT%H%M%S.%f}"
-
-
-def _zone_of(sub: SubscriptionRow | None) -> ZoneInfo | None:
-    try:
-        return ZoneInfo(sub.timezone) if sub is not None else None
-    except (ValueError, KeyError):  # a zone this machine no longer has: UTC
-        return None
 
 
 class Digests:
@@ -81,7 +74,11 @@ class Digests:
             }
             alerted = await store.alerted_stories(sub.id, [s.story_id for s in stories])
         # The story lock is held by our caller when a chart is asked for: render without re-clustering.
-        png = await self._render_trend(days=7, zone=_zone_of(sub)) if chart else None
+        png = (
+            await self._render_trend(days=7, zone=zone_or_utc(sub.timezone if sub else None))
+            if chart
+            else None
+        )
         return compose_digest(
             stories,
             facts=self.facts,
