@@ -156,3 +156,19 @@ def test_a_copy_still_joins_its_story_during_a_flood_of_other_news() -> None:
     assert len({got[i] for i in range(0, len(got), 2)}) == 1  # every copy in the release's story
     assert len(set(got)) == 1 + 300
     assert index.comparisons <= len(articles) * params.max_candidates * params.story_sample
+
+
+def test_representatives_follow_the_window_and_leave_no_buckets_behind() -> None:
+    params = StoryParams(story_sample=3, window=timedelta(minutes=10))
+    index = StoryIndex(params)
+    arts = flood(40)  # one copy a second
+    assert len(set(assign(index, arts[:20]))) == 1
+    # Once the first copies leave the window, the story is still found through its latest copies.
+    index.prune(START + timedelta(minutes=10, seconds=15))
+    assert len(index) == 5
+    late = arts[30]
+    assert index.find(late, index.signature(late)) == 1000
+    index.prune(START + timedelta(hours=1))
+    assert len(index) == 0
+    assert index.find(late, index.signature(late)) is None
+    assert all(not table for table in index._tables)
