@@ -5,9 +5,14 @@ Three rules, cheapest first, each bounded to the recent window held in memory:
 1. the same canonical URL;
 2. the same normalised title (agency tags such as "(LEAD)" / "UPDATE 2-" and a trailing " - Publisher"
    removed), for titles of at least ``min_title_tokens`` words;
-3. near-identical text: MinHash over word 3-shingles of title + summary, candidates from an LSH index,
-   accepted when the estimated Jaccard similarity reaches ``threshold`` or the shorter text is contained
-   in the longer one (estimated containment ≥ ``containment``, e.g. a feed that carries only the lead).
+3. near-identical text: MinHash over word 3-shingles of title + summary, candidate stories from an LSH
+   index (banded MinHash) that holds a few representative signatures per story, never every member: a
+   story's first article and its latest ``story_sample - 1``. The candidate stories are ranked by colliding
+   bands and capped at ``max_candidates``; the article is compared with each candidate story's
+   representatives only, so a flood of copies of one release costs the same per item as distinct news.
+   A candidate is accepted when the estimated Jaccard similarity reaches ``threshold`` or the shorter
+   text is contained in the longer one (estimated containment ≥ ``containment``, e.g. a feed that
+   carries only the lead).
    Two texts that name different numbers or weekdays (both ways) need ``anchor_threshold`` instead: two
    missile launches reported with the same boilerplate are different stories.
 
@@ -75,6 +80,8 @@ class StoryParams:
     num_perm: int = 128
     min_shingles: int = 8  # shorter texts (title-only items) join only by URL or title
     min_title_tokens: int = 5
+    story_sample: int = 4  # signatures per story in the LSH index: its first article and the latest ones
+    max_candidates: int = 16  # candidate stories compared per article (most colliding LSH bands first)
     window: timedelta = timedelta(hours=72)
     max_articles: int = 20_000
 
@@ -141,7 +148,13 @@ class StoryIndex:
         self.params = params or StoryParams()
         p = self.params
         self._template = MinHash(num_perm=p.num_perm, seed=1)
-        self._lsh = MinHashLSH(threshold=p.lsh_threshold, num_perm=p.num_perm)
+        lsh = MinHashLSH(threshold=p.lsh_threshold, num_perm=p.num_perm)  # only for its band layout
+        self._bands: list[tuple[int, int]] = [(i * lsh.r, (i + 1) * lsh.r) for i in range(lsh.b)]
+        # band -> band hash -> representative article ids
+        self._tables: list[dict[bytes, set[int]]] = [{} for _ in self._bands]
+        # story id -> its representatives in the LSH index: the first article, then the latest ones
+        self._reps: dict[int, list[int]] = {}
+        self.comparisons = 0  # signature pairs compared, public for tests and benchmarks
         self._entries: dict[int, _Entry] = {}
         self._order: deque[int] = deque()
         # key -> (story id, the article that last claimed the key)
@@ -185,19 +198,44 @@ class StoryIndex:
             other = self._entries[owner].sig
             # The same headline over a report of a different event (other numbers, another day) is a
             # new story: agencies reuse "North Korea fires ballistic missile" for every launch.
-            if sig is None or other is None or not self._conflict(sig, other):
+            if sig is None or other is None:
+                return story_id
+            self.comparisons += 1
+            if not self._conflict(sig, other):
                 return story_id
         if sig is None:
             return None
         best: tuple[float, int] | None = None
-        for key in self._lsh.query(sig.minhash):
-            entry = self._entries.get(key)
-            if entry is None or entry.sig is None or entry.lang != article.lang:
-                continue
-            score = self._similar(sig, entry.sig)
-            if score is not None and (best is None or score > best[0]):
-                best = (score, entry.story_id)
+        for story_id in self._candidates(sig, article.lang):
+            for rep in self._reps[story_id]:
+                entry = self._entries[rep]
+                if entry.sig is None or entry.lang != article.lang:
+                    continue
+                self.comparisons += 1
+                score = self._similar(sig, entry.sig)
+                if score is not None and (best is None or score > best[0]):
+                    best = (score, story_id)
         return best[1] if best else None
+
+    def _band_keys(self, sig: Signature) -> list[bytes]:
+        hv = sig.minhash.hashvalues
+        return [bytes(hv[start:end].tobytes()) for start, end in self._bands]
+
+    def _candidates(self, sig: Signature, lang: str) -> list[int]:
+        """Stories whose representatives share LSH bands with ``sig``, most shared bands first (ties: the
+        most recent), at most ``max_candidates``."""
+        hits: dict[int, int] = {}
+        for table, key in zip(self._tables, self._band_keys(sig), strict=True):
+            for rep in table.get(key, ()):
+                hits[rep] = hits.get(rep, 0) + 1
+        stories: list[int] = []
+        for rep in sorted(hits, key=lambda r: (hits[r], r), reverse=True):
+            entry = self._entries[rep]
+            if entry.lang == lang and entry.story_id not in stories:
+                stories.append(entry.story_id)
+                if len(stories) == self.params.max_candidates:
+                    break
+        return stories
 
     def _similar(self, a: Signature, b: Signature) -> float | None:
         p = self.params
@@ -235,7 +273,14 @@ class StoryIndex:
         if tk:
             self._by_title[tk] = (story_id, article_id)
         if sig is not None:
-            self._lsh.insert(article_id, sig.minhash, check_duplication=False)
+            reps = self._reps.setdefault(story_id, [])
+            reps.append(article_id)
+            self._index_rep(article_id, sig, insert=True)
+            if len(reps) > self.params.story_sample:  # keep the first, drop the oldest of the latest
+                old = reps.pop(1 if self.params.story_sample > 1 else -1)
+                old_sig = self._entries[old].sig
+                assert old_sig is not None
+                self._index_rep(old, old_sig, insert=False)
         while len(self._order) > self.params.max_articles:
             self._drop(self._order.popleft())
 
@@ -251,5 +296,20 @@ class StoryIndex:
             del self._by_url[entry.url]
         if entry.title_key and self._by_title.get(entry.title_key, (0, 0))[1] == article_id:
             del self._by_title[entry.title_key]
-        if entry.sig is not None:
-            self._lsh.remove(article_id)
+        reps = self._reps.get(entry.story_id)
+        if entry.sig is not None and reps is not None and article_id in reps:
+            reps.remove(article_id)
+            if not reps:
+                del self._reps[entry.story_id]
+            self._index_rep(article_id, entry.sig, insert=False)
+
+    def _index_rep(self, article_id: int, sig: Signature, *, insert: bool) -> None:
+        for table, key in zip(self._tables, self._band_keys(sig), strict=True):
+            if insert:
+                table.setdefault(key, set()).add(article_id)
+            else:
+                bucket = table.get(key)
+                if bucket is not None:
+                    bucket.discard(article_id)
+                    if not bucket:
+                        del table[key]
