@@ -13,9 +13,12 @@ from collections import defaultdict
 from collections.abc import Callable, Mapping
 from datetime import datetime, timedelta
 
+from sqlalchemy.exc import SQLAlchemyError
+
 from bot.crashpoints import crashpoint
 from bot.models import Delivery, SendResult, Sink
 from bot.ports import Clock
+from bot.store.db import describe_db_error
 from bot.store.repo import Store
 
 log = logging.getLogger(__name__)
@@ -166,6 +169,9 @@ class OutboxSender:
         while not stop.is_set():
             try:
                 await self.drain()
+            except (SQLAlchemyError, ConnectionError, OSError) as exc:
+                # The database went away: one line (the log holds repeats back), no traceback.
+                log.error("outbox round failed: database unavailable (%s); retrying", describe_db_error(exc))
             except Exception:
                 log.exception("outbox round failed; retrying in %.0fs", interval)
             self.wake.clear()

@@ -7,12 +7,15 @@ import logging
 from datetime import datetime
 from typing import TYPE_CHECKING
 
+from sqlalchemy.exc import SQLAlchemyError
+
 from bot.digest.clustering import StoryClusterer
 from bot.digest.schedule import canonical_fire, latest_fire
 from bot.digest.summary import Summaries
 from bot.digest.windows import Digests
 from bot.ports import Clock
 from bot.schedule import ScheduleError, cron_trigger
+from bot.store.db import describe_db_error
 from bot.store.repo import Store, SubscriptionRow
 
 if TYPE_CHECKING:
@@ -68,9 +71,13 @@ class DigestScheduler:
         )
 
     async def tick(self, scheduler: BaseScheduler) -> None:
-        await self.sync(scheduler)
-        await self.clusterer.cluster_pending()
-        await self.summaries.send()
+        try:
+            await self.sync(scheduler)
+            await self.clusterer.cluster_pending()
+            await self.summaries.send()
+        except (SQLAlchemyError, ConnectionError, OSError) as exc:
+            # The database went away: one line (the log holds repeats back), no traceback; next tick retries.
+            log.error("digest upkeep failed: database unavailable (%s)", describe_db_error(exc))
 
     async def sync(self, scheduler: BaseScheduler) -> None:
         """Add, replace or remove digest jobs to match the subscriptions (cheap when nothing changed)."""
