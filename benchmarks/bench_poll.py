@@ -27,6 +27,7 @@ import argparse
 import asyncio
 import contextlib
 import dataclasses
+import importlib.util
 import json
 import os
 import random
@@ -464,20 +465,26 @@ def print_results(results: list[SizeResult], args: argparse.Namespace) -> None:
         print()
         print(
             "peer: lemon24/reader (update_feeds(workers=16, scheduled=False): fetch, parse, store), each "
-            "round a whole process of its own on the same server state; pactwatch: poll_feeds in this "
-            "process (fetch, parse, match against the catalog + watches, cluster, store)"
+            "round a whole process of its own on the same server state (wall s: spawn to exit; update s: "
+            "update_feeds alone); pactwatch: poll_feeds in this process (fetch, parse, match against the "
+            "catalog + watches, cluster, store); articles: new this round for pactwatch, stored in all "
+            "for reader"
         )
         head = (
-            f"{'N':>5} {'round':>6} {'pactwatch s':>12} {'reader s':>9} {'(update)':>9} "
-            f"{'entries':>8} {'err':>4} {'pactwatch speedup':>18}"
+            f"{'tool':<10} {'N':>5} {'round':>6} {'wall s':>7} {'update s':>9} {'articles':>9} {'err':>4} "
+            f"{'pactwatch speedup (reader s / pactwatch s)':>43}"
         )
         print(head)
         print("-" * len(head))
         for res in results:
             for r, (ph, pr) in enumerate(zip(res.rounds, res.peer, strict=False), 1):
                 print(
-                    f"{res.n:>5} {r:>6} {ph.seconds:>12.1f} {pr.seconds:>9.1f} {pr.update_seconds:>9.1f} "
-                    f"{pr.entries:>8} {pr.errors:>4} {pr.seconds / ph.seconds:>17.2f}x"
+                    f"{'pactwatch':<10} {res.n:>5} {r:>6} {ph.seconds:>7.1f} {'':>9} {ph.articles:>9} "
+                    f"{ph.errors:>4} {pr.seconds / ph.seconds:>42.2f}x"
+                )
+                print(
+                    f"{'reader':<10} {res.n:>5} {r:>6} {pr.seconds:>7.1f} {pr.update_seconds:>9.1f} "
+                    f"{pr.entries:>9} {pr.errors:>4}"
                 )
     print()
     print("naive baseline (serial feedparser.parse(url) + regex loop over the watches, own process):")
@@ -536,6 +543,9 @@ def main(argv: list[str] | None = None) -> None:
     args = ap.parse_args(argv)
     if args.quick:
         args.sizes, args.watches, args.alerts, args.baseline_feeds = [60], 200, 1, 6
+    if args.peer and importlib.util.find_spec("reader") is None:
+        print("reader is not installed (pip install -e '.[bench]'): no peer in this run", file=sys.stderr)
+        args.peer = False
     os.environ.setdefault("PACTWATCH_CONFIG", str(Path(tempfile.gettempdir()) / "pactwatch-bench-none.toml"))
     if args.tracemalloc:
         import tracemalloc
