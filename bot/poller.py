@@ -6,6 +6,7 @@ One feed never breaks a round: every failure becomes a recorded feed error with 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import dataclasses
 import gc
 import logging
@@ -16,7 +17,7 @@ import socket
 import time
 import uuid
 import zlib
-from collections.abc import Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from datetime import datetime, timedelta
 from typing import Protocol
 
@@ -163,7 +164,12 @@ def holder_is_dead(holder: str) -> bool:
 
 
 class MatcherCache:
-    """The compiled matcher, rebuilt when the watch list changes (in this process or another)."""
+    """The compiled matcher, rebuilt when the watch list changes (in this process or another).
+
+    Outside a poll round every ``current()`` checks the watch revision in the store. Within one
+    (``async with cache.round():``) the revision is checked once, when the round starts, and the feeds of
+    the round share that matcher: a watch added or removed meanwhile takes effect from the next round.
+    ``invalidate()`` (the poller pausing a watch) makes the next ``current()`` check again."""
 
     def __init__(self, store: Store, facts: tuple[Fact, ...], factory: MatcherFactory) -> None:
         self.store = store
@@ -174,9 +180,34 @@ class MatcherCache:
         self._ref: MatcherRef | None = None
         self._watches: dict[str, WatchRow] = {}
         self._lock = asyncio.Lock()
+        self._rounds = 0  # poll rounds under way: the revision was checked when each started
+        self._stale = False
 
-    async def current(self) -> tuple[Matcher, dict[str, WatchRow]]:
+    @contextlib.asynccontextmanager
+    async def round(self) -> AsyncIterator[None]:
+        """One poll round: the watch revision is checked now, and not again per feed until it ends."""
+        pinned = True
+        try:
+            await self.current(check=True)
+        except Exception:
+            # The store or the build failed: each feed tries again itself (and records its error).
+            log.exception("checking the watches for a poll round failed")
+            pinned = False
+        self._rounds += pinned
+        try:
+            yield
+        finally:
+            self._rounds -= pinned
+
+    def invalidate(self) -> None:
+        """The watches changed here (a watch paused): the next ``current()`` checks the revision."""
+        self._stale = True
+
+    async def current(self, *, check: bool = False) -> tuple[Matcher, dict[str, WatchRow]]:
         async with self._lock:
+            if self._matcher is not None and self._rounds and not self._stale and not check:
+                return self._matcher, self._watches
+            self._stale = False
             rev = await self.store.watches_revision()
             if self._matcher is None or rev != self._rev:
                 rows = [w for w in await self.store.list_watches() if w.paused_reason is None]
@@ -264,7 +295,11 @@ class Poller:
             return outcome if keep_articles or not outcome.new else dataclasses.replace(outcome, new=())
 
         todo = [f for f in feeds if f.id not in self._in_flight]
-        outcomes = await asyncio.gather(*(one(f) for f in todo))
+        if not todo:
+            outcomes: list[FeedOutcome] = []
+        else:
+            async with self.matchers.round():  # the watch revision: checked once for the round
+                outcomes = await asyncio.gather(*(one(f) for f in todo))
         self.last_round_at = self.clock()
         return RoundReport(tuple(outcomes))
 
@@ -426,6 +461,7 @@ class Poller:
             watch = await self.store.pause_watch(int(wid), reason=OVER_BUDGET_REASON)
             if watch is None:
                 continue  # already paused, or removed meanwhile
+            self.matchers.invalidate()  # the rest of the round matches without it
             log.warning("watch #%s (%s %s) paused: over its work budget", wid, watch.platform, watch.channel)
             sub = await self.store.get_subscription(watch.platform, watch.channel)
             if sub is None:

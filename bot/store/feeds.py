@@ -182,11 +182,10 @@ class FeedsMixin(StoreBase):
                     ),
                 )
                 .values(poll_owner=owner, poll_lease_until=until)
+                .returning(*t.feeds.c)  # the row as claimed, in the same statement
             )
-            if res.rowcount != 1:
-                return None
-            row = (await c.execute(sa.select(t.feeds).where(t.feeds.c.id == feed_id))).one()
-            return feed_row(row)
+            row = res.first()
+            return None if row is None else feed_row(row)
 
         return await self._write("claim_feed", fn)
 
