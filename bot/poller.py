@@ -27,7 +27,7 @@ from bot.ingest.parse import FeedError
 from bot.ingest.workers import MatcherRef, ParserPool
 from bot.models import Article, Fact, Matcher, MatcherFactory, MatchResult, Summary, WatchSpec
 from bot.ports import Clock, Wake
-from bot.store.repo import FeedRow, PlannedDelivery, Store, WatchRow
+from bot.store.repo import FeedRow, PlannedDelivery, Store, UnchangedPoll, WatchRow
 
 log = logging.getLogger(__name__)
 
@@ -243,6 +243,51 @@ class MatcherCache:
         return matcher, ref
 
 
+class UnchangedBatch:
+    """The not-modified feeds' success bookkeeping, written together: each ``record`` waits until its
+    batch is committed (so a poll still ends with its feed recorded and its lease released), but a batch
+    is one transaction for up to ``size`` feeds that finished within ``delay`` seconds of each other."""
+
+    def __init__(self, store: Store, *, size: int = 64, delay: float = 0.02) -> None:
+        self.store = store
+        self.size = size
+        self.delay = delay
+        self._pending: list[tuple[UnchangedPoll, asyncio.Future[None]]] = []
+        self._timer: asyncio.TimerHandle | None = None
+        self._tasks: set[asyncio.Task[None]] = set()
+
+    async def record(self, poll: UnchangedPoll) -> None:
+        fut: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._pending.append((poll, fut))
+        if len(self._pending) >= self.size:
+            self._flush()
+        elif self._timer is None:
+            self._timer = asyncio.get_running_loop().call_later(self.delay, self._flush)
+        await asyncio.shield(fut)
+
+    def _flush(self) -> None:
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+        batch, self._pending = self._pending, []
+        if batch:
+            task = asyncio.create_task(self._write(batch))
+            self._tasks.add(task)
+            task.add_done_callback(self._tasks.discard)
+
+    async def _write(self, batch: list[tuple[UnchangedPoll, asyncio.Future[None]]]) -> None:
+        try:
+            await self.store.record_unchanged_feeds([p for p, _ in batch])
+        except Exception as exc:
+            for _, fut in batch:
+                if not fut.done():
+                    fut.set_exception(exc)
+        else:
+            for _, fut in batch:
+                if not fut.done():
+                    fut.set_result(None)
+
+
 class Poller:
     def __init__(
         self,
@@ -267,6 +312,7 @@ class Poller:
         self._in_flight: set[int] = set()
         self.last_round_at: datetime | None = None
         self.owner = f"{socket.gethostname()}:{os.getpid()}:{id(self):x}"  # the feed leases' holder
+        self.unchanged = UnchangedBatch(store)
 
     async def poll_due(self) -> RoundReport:
         """Poll every feed whose time has come (the scheduler's tick). The report has counts, not the
@@ -357,15 +403,17 @@ class Poller:
             failed = await self._fail(feed, error, retry_after=res.retry_after)
             return dataclasses.replace(failed, fetch_seconds=fetch_seconds)
         if res.status in ("not_modified", "unchanged"):
-            await self.store.record_feed_success(
-                feed.id,
-                now=now,
-                next_poll_at=self.policy.next_poll(feed, now, retry_after=res.retry_after),
-                etag=res.validators.etag or feed.etag,
-                last_modified=res.validators.last_modified or feed.last_modified,
-                body_hash=res.validators.body_hash or feed.body_hash,
-                seeded=True if res.status == "unchanged" else feed.seeded,
-                new_items=0,
+            # Nothing new: batched with the other feeds that just came back unchanged.
+            await self.unchanged.record(
+                UnchangedPoll(
+                    feed.id,
+                    now=now,
+                    next_poll_at=self.policy.next_poll(feed, now, retry_after=res.retry_after),
+                    etag=res.validators.etag or feed.etag,
+                    last_modified=res.validators.last_modified or feed.last_modified,
+                    body_hash=res.validators.body_hash or feed.body_hash,
+                    seeded=True if res.status == "unchanged" else feed.seeded,
+                )
             )
             return FeedOutcome(feed, res.status, fetch_seconds=fetch_seconds)
         assert res.body is not None
