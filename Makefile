@@ -4,6 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP_RUN := $(VENV)/.installed-run
 STAMP_DEV := $(VENV)/.installed-dev
+STAMP_BENCH := $(VENV)/.installed-bench
 
 .PHONY: run test test-fast lint typecheck pytest bench lock clean
 
@@ -21,6 +22,11 @@ $(STAMP_RUN): $(BUILD_INPUTS) | $(BIN)/python
 $(STAMP_DEV): $(BUILD_INPUTS) | $(BIN)/python
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	touch $@ $(STAMP_RUN)
+
+# The benchmarks' extra: reader, the poll benchmark's peer.
+$(STAMP_BENCH): $(BUILD_INPUTS) | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e '.[dev,bench]'
+	touch $@ $(STAMP_DEV) $(STAMP_RUN)
 
 run: $(STAMP_RUN)
 	$(BIN)/pactwatch run
@@ -42,7 +48,7 @@ pytest: $(STAMP_DEV)
 test-fast: $(STAMP_DEV) lint typecheck
 	$(BIN)/pytest -q -rs -m "not slow"
 
-bench: $(STAMP_DEV)
+bench: $(STAMP_BENCH)
 	$(BIN)/python benchmarks/bench_match.py
 	$(BIN)/python benchmarks/bench_poll.py
 

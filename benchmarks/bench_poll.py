@@ -2,6 +2,7 @@
 
     .venv/bin/python benchmarks/bench_poll.py                # N = 500, 1000, 2000 (about 10 minutes)
     .venv/bin/python benchmarks/bench_poll.py --quick        # a small smoke run (about a minute)
+    .venv/bin/python benchmarks/bench_poll.py --sizes 300 --alerts 0   # both rounds vs reader, no alert phase
 
 For each N: a feed server process (``feedserver.py``) serves N feeds of 50 items (~100 KB, en/ko/ru) with
 100 ms latency and ETags over many loopback addresses. In this process, the bot is built by
@@ -11,7 +12,9 @@ feeds changed, 5 new items each). Then the real scheduler path (``poller.poll_du
 outbox woken by new deliveries) runs with a short poll interval while one new matching item is published,
 and the time from publication to delivery at the sink is reported. The naive baseline (``naive.py``:
 serial ``feedparser.parse(url)`` + a regex loop over the same watches) runs in its own process on a
-subset of the same feeds and is scaled to N.
+subset of the same feeds and is scaled to N. The peer, lemon24/reader (``reader_peer.py``, from the
+``bench`` extra), updates the same feeds as a whole process of its own after each of the bot's rounds, so
+both see the same server state; its wall time per round and the ratio reader/pactwatch are printed.
 
 Measured in this process (the bot's): wall time per round, feeds/s, articles/s, event-loop lag (a probe
 task sleeping 10 ms and measuring the overshoot), peak RSS of this process and of its parser workers
@@ -24,6 +27,7 @@ import argparse
 import asyncio
 import contextlib
 import dataclasses
+import importlib.util
 import json
 import os
 import random
@@ -168,9 +172,20 @@ class Phase:
 
 
 @dataclasses.dataclass
+class PeerRound:
+    """One round of the peer (reader) as a whole process: wall seconds from spawn to exit."""
+
+    seconds: float
+    update_seconds: float
+    entries: int
+    errors: int
+
+
+@dataclasses.dataclass
 class SizeResult:
     n: int
     rounds: list[Phase]
+    peer: list[PeerRound]
     alert: Phase
     tta: list[float]
     interval: int
@@ -228,6 +243,28 @@ async def run_baseline(urls: list[str], watches: list[WatchDef], sampler: Memory
         raise RuntimeError(f"the naive baseline failed (exit code {proc.returncode})")
     result: dict[str, Any] = json.loads(out)
     return result
+
+
+async def run_peer(urls: list[str], db: Path, *, add: bool, sampler: MemorySampler) -> PeerRound:
+    """One round of reader (``reader_peer.py``) in its own process, timed from spawn to exit."""
+    spec = json.dumps({"urls": urls, "db": str(db), "add": add, "workers": 16}).encode()
+    t0 = time.perf_counter()
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable, str(HERE / "reader_peer.py"), stdin=asyncio.subprocess.PIPE,
+        stdout=asyncio.subprocess.PIPE,
+    )  # fmt: skip
+    sampler.exclude.add(proc.pid)
+    out, _ = await proc.communicate(spec)
+    wall = time.perf_counter() - t0
+    sampler.exclude.discard(proc.pid)
+    if proc.returncode != 0:
+        raise RuntimeError(
+            f"the reader peer failed (exit code {proc.returncode}); pip install -e '.[bench]' or --no-peer"
+        )
+    got = json.loads(out)
+    return PeerRound(
+        seconds=wall, update_seconds=got["update_seconds"], entries=got["entries"], errors=got["errors"]
+    )
 
 
 async def control(session: aiohttp.ClientSession, base: str, path: str, data: dict[str, Any]) -> Any:
@@ -298,6 +335,7 @@ async def run_size(
                 probe = LagProbe()
                 probe.start()
                 rounds: list[Phase] = []
+                peer: list[PeerRound] = []
                 for r in (1, 2):
                     if r == 2:
                         changed = list(range(0, n, 10))
@@ -319,6 +357,11 @@ async def run_size(
                     )  # fmt: skip
                     for o in report.errors[:3]:
                         print(f"  error: {o.feed.url}: {o.error}", file=sys.stderr)
+                    if args.peer:
+                        # The same server state as the bot's round just saw: round1(p), round1(r),
+                        # change, round2(p), round2(r). The bot's loop idles while reader runs.
+                        peer_db = Path(tmpdir) / "reader.sqlite"
+                        peer.append(await run_peer(urls, peer_db, add=r == 1, sampler=sampler))
                     if args.tracemalloc:
                         import tracemalloc
 
@@ -370,7 +413,7 @@ async def run_size(
         base = await run_baseline(subset, watches, sampler)
         sampler.exclude.discard(server_pid)
     return SizeResult(
-        n=n, rounds=rounds, alert=alert, tta=tta, interval=interval, tick=tick,
+        n=n, rounds=rounds, peer=peer, alert=alert, tta=tta, interval=interval, tick=tick,
         baseline_feeds=base["feeds"], baseline_seconds=base["seconds"], baseline_articles=base["articles"],
     )  # fmt: skip
 
@@ -418,6 +461,31 @@ def print_results(results: list[SizeResult], args: argparse.Namespace) -> None:
             f"{a.lag_max_ms:>6.1f}ms "
             f"{a.lag_p99_ms:>6.1f}ms {mb(a.main_rss):>7}MB {mb(a.worker_rss):>6}MB {mb(a.workers_rss):>7}MB"
         )
+    if any(res.peer for res in results):
+        print()
+        print(
+            "peer: lemon24/reader (update_feeds(workers=16, scheduled=False): fetch, parse, store), each "
+            "round a whole process of its own on the same server state (wall s: spawn to exit; update s: "
+            "update_feeds alone); pactwatch: poll_feeds in this process (fetch, parse, match against the "
+            "catalog + watches, cluster, store); articles: new this round for pactwatch, stored in all "
+            "for reader"
+        )
+        head = (
+            f"{'tool':<10} {'N':>5} {'round':>6} {'wall s':>7} {'update s':>9} {'articles':>9} {'err':>4} "
+            f"{'pactwatch speedup (reader s / pactwatch s)':>43}"
+        )
+        print(head)
+        print("-" * len(head))
+        for res in results:
+            for r, (ph, pr) in enumerate(zip(res.rounds, res.peer, strict=False), 1):
+                print(
+                    f"{'pactwatch':<10} {res.n:>5} {r:>6} {ph.seconds:>7.1f} {'':>9} {ph.articles:>9} "
+                    f"{ph.errors:>4} {pr.seconds / ph.seconds:>42.2f}x"
+                )
+                print(
+                    f"{'reader':<10} {res.n:>5} {r:>6} {pr.seconds:>7.1f} {pr.update_seconds:>9.1f} "
+                    f"{pr.entries:>9} {pr.errors:>4}"
+                )
     print()
     print("naive baseline (serial feedparser.parse(url) + regex loop over the watches, own process):")
     for res in results:
@@ -468,10 +536,16 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--alerts", type=int, default=2, help="items published in the time-to-alert phase")
     ap.add_argument("--baseline-feeds", type=int, default=30)
     ap.add_argument("--single-host", action="store_true", help="serve every feed on 127.0.0.1 only")
+    ap.add_argument(
+        "--no-peer", dest="peer", action="store_false", help="skip reader (the peer, from the bench extra)"
+    )
     ap.add_argument("--tracemalloc", action="store_true", help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
     if args.quick:
         args.sizes, args.watches, args.alerts, args.baseline_feeds = [60], 200, 1, 6
+    if args.peer and importlib.util.find_spec("reader") is None:
+        print("reader is not installed (pip install -e '.[bench]'): no peer in this run", file=sys.stderr)
+        args.peer = False
     os.environ.setdefault("PACTWATCH_CONFIG", str(Path(tempfile.gettempdir()) / "pactwatch-bench-none.toml"))
     if args.tracemalloc:
         import tracemalloc

@@ -6,6 +6,7 @@ One feed never breaks a round: every failure becomes a recorded feed error with 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import dataclasses
 import gc
 import logging
@@ -16,7 +17,7 @@ import socket
 import time
 import uuid
 import zlib
-from collections.abc import Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from datetime import datetime, timedelta
 from typing import Protocol
 
@@ -26,7 +27,7 @@ from bot.ingest.parse import FeedError
 from bot.ingest.workers import MatcherRef, ParserPool
 from bot.models import Article, Fact, Matcher, MatcherFactory, MatchResult, Summary, WatchSpec
 from bot.ports import Clock, Wake
-from bot.store.repo import FeedRow, PlannedDelivery, Store, WatchRow
+from bot.store.repo import FeedRow, PlannedDelivery, Store, UnchangedPoll, WatchRow
 
 log = logging.getLogger(__name__)
 
@@ -163,7 +164,12 @@ def holder_is_dead(holder: str) -> bool:
 
 
 class MatcherCache:
-    """The compiled matcher, rebuilt when the watch list changes (in this process or another)."""
+    """The compiled matcher, rebuilt when the watch list changes (in this process or another).
+
+    Outside a poll round every ``current()`` checks the watch revision in the store. Within one
+    (``async with cache.round():``) the revision is checked once, when the round starts, and the feeds of
+    the round share that matcher: a watch added or removed meanwhile takes effect from the next round.
+    ``invalidate()`` (the poller pausing a watch) makes the next ``current()`` check again."""
 
     def __init__(self, store: Store, facts: tuple[Fact, ...], factory: MatcherFactory) -> None:
         self.store = store
@@ -174,9 +180,34 @@ class MatcherCache:
         self._ref: MatcherRef | None = None
         self._watches: dict[str, WatchRow] = {}
         self._lock = asyncio.Lock()
+        self._rounds = 0  # poll rounds under way: the revision was checked when each started
+        self._stale = False
 
-    async def current(self) -> tuple[Matcher, dict[str, WatchRow]]:
+    @contextlib.asynccontextmanager
+    async def round(self) -> AsyncIterator[None]:
+        """One poll round: the watch revision is checked now, and not again per feed until it ends."""
+        pinned = True
+        try:
+            await self.current(check=True)
+        except Exception:
+            # The store or the build failed: each feed tries again itself (and records its error).
+            log.exception("checking the watches for a poll round failed")
+            pinned = False
+        self._rounds += pinned
+        try:
+            yield
+        finally:
+            self._rounds -= pinned
+
+    def invalidate(self) -> None:
+        """The watches changed here (a watch paused): the next ``current()`` checks the revision."""
+        self._stale = True
+
+    async def current(self, *, check: bool = False) -> tuple[Matcher, dict[str, WatchRow]]:
         async with self._lock:
+            if self._matcher is not None and self._rounds and not self._stale and not check:
+                return self._matcher, self._watches
+            self._stale = False
             rev = await self.store.watches_revision()
             if self._matcher is None or rev != self._rev:
                 rows = [w for w in await self.store.list_watches() if w.paused_reason is None]
@@ -212,6 +243,51 @@ class MatcherCache:
         return matcher, ref
 
 
+class UnchangedBatch:
+    """The not-modified feeds' success bookkeeping, written together: each ``record`` waits until its
+    batch is committed (so a poll still ends with its feed recorded and its lease released), but a batch
+    is one transaction for up to ``size`` feeds that finished within ``delay`` seconds of each other."""
+
+    def __init__(self, store: Store, *, size: int = 64, delay: float = 0.02) -> None:
+        self.store = store
+        self.size = size
+        self.delay = delay
+        self._pending: list[tuple[UnchangedPoll, asyncio.Future[None]]] = []
+        self._timer: asyncio.TimerHandle | None = None
+        self._tasks: set[asyncio.Task[None]] = set()
+
+    async def record(self, poll: UnchangedPoll) -> None:
+        fut: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._pending.append((poll, fut))
+        if len(self._pending) >= self.size:
+            self._flush()
+        elif self._timer is None:
+            self._timer = asyncio.get_running_loop().call_later(self.delay, self._flush)
+        await asyncio.shield(fut)
+
+    def _flush(self) -> None:
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+        batch, self._pending = self._pending, []
+        if batch:
+            task = asyncio.create_task(self._write(batch))
+            self._tasks.add(task)
+            task.add_done_callback(self._tasks.discard)
+
+    async def _write(self, batch: list[tuple[UnchangedPoll, asyncio.Future[None]]]) -> None:
+        try:
+            await self.store.record_unchanged_feeds([p for p, _ in batch])
+        except Exception as exc:
+            for _, fut in batch:
+                if not fut.done():
+                    fut.set_exception(exc)
+        else:
+            for _, fut in batch:
+                if not fut.done():
+                    fut.set_result(None)
+
+
 class Poller:
     def __init__(
         self,
@@ -236,6 +312,7 @@ class Poller:
         self._in_flight: set[int] = set()
         self.last_round_at: datetime | None = None
         self.owner = f"{socket.gethostname()}:{os.getpid()}:{id(self):x}"  # the feed leases' holder
+        self.unchanged = UnchangedBatch(store)
 
     async def poll_due(self) -> RoundReport:
         """Poll every feed whose time has come (the scheduler's tick). The report has counts, not the
@@ -264,7 +341,11 @@ class Poller:
             return outcome if keep_articles or not outcome.new else dataclasses.replace(outcome, new=())
 
         todo = [f for f in feeds if f.id not in self._in_flight]
-        outcomes = await asyncio.gather(*(one(f) for f in todo))
+        if not todo:
+            outcomes: list[FeedOutcome] = []
+        else:
+            async with self.matchers.round():  # the watch revision: checked once for the round
+                outcomes = await asyncio.gather(*(one(f) for f in todo))
         self.last_round_at = self.clock()
         return RoundReport(tuple(outcomes))
 
@@ -322,15 +403,17 @@ class Poller:
             failed = await self._fail(feed, error, retry_after=res.retry_after)
             return dataclasses.replace(failed, fetch_seconds=fetch_seconds)
         if res.status in ("not_modified", "unchanged"):
-            await self.store.record_feed_success(
-                feed.id,
-                now=now,
-                next_poll_at=self.policy.next_poll(feed, now, retry_after=res.retry_after),
-                etag=res.validators.etag or feed.etag,
-                last_modified=res.validators.last_modified or feed.last_modified,
-                body_hash=res.validators.body_hash or feed.body_hash,
-                seeded=True if res.status == "unchanged" else feed.seeded,
-                new_items=0,
+            # Nothing new: batched with the other feeds that just came back unchanged.
+            await self.unchanged.record(
+                UnchangedPoll(
+                    feed.id,
+                    now=now,
+                    next_poll_at=self.policy.next_poll(feed, now, retry_after=res.retry_after),
+                    etag=res.validators.etag or feed.etag,
+                    last_modified=res.validators.last_modified or feed.last_modified,
+                    body_hash=res.validators.body_hash or feed.body_hash,
+                    seeded=True if res.status == "unchanged" else feed.seeded,
+                )
             )
             return FeedOutcome(feed, res.status, fetch_seconds=fetch_seconds)
         assert res.body is not None
@@ -426,6 +509,7 @@ class Poller:
             watch = await self.store.pause_watch(int(wid), reason=OVER_BUDGET_REASON)
             if watch is None:
                 continue  # already paused, or removed meanwhile
+            self.matchers.invalidate()  # the rest of the round matches without it
             log.warning("watch #%s (%s %s) paused: over its work budget", wid, watch.platform, watch.channel)
             sub = await self.store.get_subscription(watch.platform, watch.channel)
             if sub is None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 
@@ -12,6 +13,19 @@ from bot.models import FeedSpec
 from bot.store import tables as t
 from bot.store.base import StoreBase
 from bot.store.rows import FeedRow, feed_row, visible_to
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class UnchangedPoll:
+    """A successful poll that brought nothing new (304, or the same body): ``record_unchanged_feeds``."""
+
+    feed_id: int
+    now: datetime
+    next_poll_at: datetime
+    etag: str | None
+    last_modified: str | None
+    body_hash: str | None
+    seeded: bool
 
 
 class FeedsMixin(StoreBase):
@@ -182,11 +196,10 @@ class FeedsMixin(StoreBase):
                     ),
                 )
                 .values(poll_owner=owner, poll_lease_until=until)
+                .returning(*t.feeds.c)  # the row as claimed, in the same statement
             )
-            if res.rowcount != 1:
-                return None
-            row = (await c.execute(sa.select(t.feeds).where(t.feeds.c.id == feed_id))).one()
-            return feed_row(row)
+            row = res.first()
+            return None if row is None else feed_row(row)
 
         return await self._write("claim_feed", fn)
 
@@ -233,6 +246,45 @@ class FeedsMixin(StoreBase):
             )
 
         await self._write("record_feed_success", fn)
+
+    async def record_unchanged_feeds(self, polls: Sequence[UnchangedPoll]) -> None:
+        """``record_feed_success`` with no new items for many feeds at once: one transaction (the
+        poller's not-modified feeds of a moment, batched)."""
+        if not polls:
+            return
+        stmt = (
+            sa.update(t.feeds)
+            .where(t.feeds.c.id == sa.bindparam("b_id"))
+            .values(
+                last_poll_at=sa.bindparam("b_now"),
+                last_success_at=sa.bindparam("b_now"),
+                failure_count=0,
+                next_poll_at=sa.bindparam("b_next"),
+                etag=sa.bindparam("b_etag"),
+                last_modified=sa.bindparam("b_lm"),
+                body_hash=sa.bindparam("b_hash"),
+                seeded=sa.bindparam("b_seeded"),
+                poll_owner=None,
+                poll_lease_until=None,
+            )
+        )
+        params = [
+            {
+                "b_id": p.feed_id,
+                "b_now": p.now,
+                "b_next": p.next_poll_at,
+                "b_etag": p.etag if p.etag is None or len(p.etag) <= 1024 else None,
+                "b_lm": None if p.last_modified and len(p.last_modified) > 256 else p.last_modified,
+                "b_hash": p.body_hash,
+                "b_seeded": p.seeded,
+            }
+            for p in polls
+        ]
+
+        async def fn(c: AsyncConnection) -> None:
+            await c.execute(stmt, params)
+
+        await self._write("record_unchanged_feeds", fn)
 
     async def record_feed_failure(
         self, feed_id: int, *, now: datetime, error: str, next_poll_at: datetime

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from bot.store.articles import ArticlesMixin
 from bot.store.base import QuotaError
-from bot.store.feeds import FeedsMixin
+from bot.store.feeds import FeedsMixin, UnchangedPoll
 from bot.store.outbox import OutboxMixin
 from bot.store.rows import (
     EVIDENCE_ADAPTER,
@@ -36,6 +36,7 @@ __all__ = [
     "Store",
     "StoredArticle",
     "SubscriptionRow",
+    "UnchangedPoll",
     "WatchRow",
 ]
 
