@@ -9,6 +9,7 @@ with first_seen < end, and no story created later can fall into a window already
 from __future__ import annotations
 
 import asyncio
+import importlib
 import logging
 from collections.abc import Sequence
 from datetime import timedelta
@@ -44,6 +45,8 @@ class StoryClusterer:
 
     async def _loaded(self) -> StoryIndex:
         if self._index is None:
+            # datasketch (and numpy under it) takes most of a second to import: not on the event loop.
+            await asyncio.to_thread(importlib.import_module, "datasketch")
             index = StoryIndex(self.params)
             now = self.clock()
             rows = await self.store.clustered_articles(
