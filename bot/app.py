@@ -135,15 +135,9 @@ class Services(Core):
 
 
 def default_matcher_factory(settings: Settings) -> MatcherFactory:
-    from bot.matching import compile_matcher
+    from bot.matching import WatchLimits, compile_matcher
 
-    return functools.partial(
-        compile_matcher,
-        query_max_chars=settings.query_max_chars,
-        query_max_depth=settings.query_max_depth,
-        query_max_cost=settings.query_max_cost,
-        watch_work_budget=settings.watch_work_budget,
-    )
+    return functools.partial(compile_matcher, limits=WatchLimits.of(settings))
 
 
 def load_facts(settings: Settings) -> tuple[Fact, ...]:

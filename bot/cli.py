@@ -314,17 +314,13 @@ async def _check_network(settings: Settings) -> tuple[str | None, list[str]]:
 )
 def match(source: TextIO, watches: tuple[str, ...]) -> None:
     """Match JSON Lines articles ({id, title, text, lang?, url?, published?}) from FILE or stdin."""
+    from bot.matching import WatchLimits
     from bot.matching.jsonl import run_match
 
     settings = _settings_or_exit()
     catalog = _facts_or_exit(settings)
-    limits = {
-        "query_max_chars": settings.query_max_chars,
-        "query_max_depth": settings.query_max_depth,
-        "query_max_cost": settings.query_max_cost,
-        "watch_work_budget": settings.watch_work_budget,
-    }
-    sys.exit(run_match(source, sys.stdout, facts=catalog, watch_queries=list(watches), **limits))
+    limits = WatchLimits.of(settings)
+    sys.exit(run_match(source, sys.stdout, facts=catalog, watch_queries=list(watches), limits=limits))
 
 
 @main.command()

@@ -142,16 +142,15 @@ class Gate:
     def _check_query(self, query: str) -> str:
         """The query as stored: without invisible characters (bidirectional controls, zero-width), its
         spaces collapsed; it must parse within the limits, ``query_max_cost`` included."""
-        from bot.matching.query import parse_query
+        from bot.matching.query import WatchLimits, parse_query
 
-        cfg = self._cfg
-        limit = cfg.query_max_chars
-        query = " ".join(self._text(strip_invisible(query or ""), "query", limit=limit).split())
+        limits = WatchLimits.of(self._cfg)
+        query = " ".join(self._text(strip_invisible(query or ""), "query", limit=limits.max_chars).split())
         if not query:
             raise ArgumentError(
                 "The query is empty; give words to look for, like: treaty AND (Kursk OR troops)."
             )
-        parse_query(query, max_chars=limit, max_depth=cfg.query_max_depth, max_cost=cfg.query_max_cost)
+        parse_query(query, max_chars=limits.max_chars, max_depth=limits.max_depth, max_cost=limits.max_cost)
         return query
 
     async def _subscription(self, caller: Caller) -> SubscriptionRow:

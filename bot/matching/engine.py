@@ -24,13 +24,12 @@ from bot.matching.compiler import Builder, fast_test, positive_terms, span_group
 from bot.matching.evidence import NO_TEXT_EVIDENCE
 from bot.matching.plan import Query, Section, plan_section
 from bot.matching.query import (
-    DEFAULT_MAX_CHARS,
-    DEFAULT_MAX_COST,
     DEFAULT_MAX_DEPTH,
     Node,
     QueryError,
     QueryTooComplex,
     Terms,
+    WatchLimits,
     parse_query,
 )
 from bot.matching.relevance import RelevanceModel
@@ -40,27 +39,23 @@ from bot.models import Article, Evidence, Fact, Hit, MatchResult, WatchSpec
 
 COMMON_LANGS = ("en", "ko", "ru", "und")
 MAX_PLANNED_LANGS = 64  # languages whose plans are kept; rarer ones are planned on each article
-DEFAULT_WORK_BUDGET = 50_000  # span work one watch may do on one article (View.charge units; ~4 ms)
 
 
 class CompiledMatcher:
     """Matches articles against the fact catalog and every watch (see the module docstring). Watch queries
-    are parsed with the limits given (``query_max_chars``, ``query_max_depth``, ``query_max_cost``), fact
-    queries with the catalog's (``load_catalog`` checks them). Each watch may do ``watch_work_budget`` units
-    of span work on one article (the facts are not limited): one that does more is a miss on that article,
-    reported in ``MatchResult.over_budget``."""
+    are parsed within ``limits`` (length, depth, cost), fact queries within the catalog's (``load_catalog``
+    checks them). Each watch may do ``limits.work_budget`` units of span work on one article (the facts
+    are not limited): one that does more is a miss on that article, reported in
+    ``MatchResult.over_budget``."""
 
     def __init__(
         self,
         facts: tuple[Fact, ...],
         watches: tuple[WatchSpec, ...],
-        query_max_chars: int = DEFAULT_MAX_CHARS,
-        query_max_depth: int = DEFAULT_MAX_DEPTH,
-        query_max_cost: int = DEFAULT_MAX_COST,
-        watch_work_budget: int = DEFAULT_WORK_BUDGET,
+        limits: WatchLimits = WatchLimits(),
     ) -> None:
-        self._inputs = (facts, watches, query_max_chars, query_max_depth, query_max_cost, watch_work_budget)
-        self._budget = watch_work_budget
+        self._inputs = (facts, watches, limits)
+        self._budget = limits.work_budget
         self._atoms = Atoms()
         builder = Builder(self._atoms)
         parsed: list[tuple[Literal["fact", "watch"], str, Node]] = []
@@ -69,7 +64,7 @@ class CompiledMatcher:
             parsed.append(("fact", fact.id, tree))
         for watch in watches:
             tree = _parse(
-                watch.query, f"Watch {watch.id!r}", query_max_chars, query_max_depth, query_max_cost
+                watch.query, f"Watch {watch.id!r}", limits.max_chars, limits.max_depth, limits.max_cost
             )
             parsed.append(("watch", watch.id, tree))
         self._trees = [tree for _, _, tree in parsed]
@@ -150,22 +145,16 @@ def compile_matcher(
     facts: tuple[Fact, ...],
     watches: tuple[WatchSpec, ...],
     *,
-    query_max_chars: int = DEFAULT_MAX_CHARS,
-    query_max_depth: int = DEFAULT_MAX_DEPTH,
-    query_max_cost: int = DEFAULT_MAX_COST,
-    watch_work_budget: int = DEFAULT_WORK_BUDGET,
+    limits: WatchLimits = WatchLimits(),
 ) -> CompiledMatcher:
-    """Compile the catalog and every watch into one matcher (a ``MatcherFactory``). Watch queries may be up
-    to ``query_max_chars`` long, ``query_max_depth`` deep and ``query_max_cost`` costly (``query_cost``):
-    pass the settings' limits, the ones ``watch add`` validates against. Each watch may do
-    ``watch_work_budget`` units of span work per article (``MatchResult.over_budget``).
+    """Compile the catalog and every watch into one matcher (a ``MatcherFactory``). Watch queries must stay
+    within ``limits``: pass ``WatchLimits.of(settings)``, the limits ``watch add`` validates against. Each
+    watch may do ``limits.work_budget`` units of span work per article (``MatchResult.over_budget``).
 
     Raises ``QueryError`` (prefixed with the fact or watch id) when a query does not parse: callers
     validate watches on ``watch add``, so a bad one here is a bug worth surfacing, not skipping.
     """
-    return CompiledMatcher(
-        tuple(facts), tuple(watches), query_max_chars, query_max_depth, query_max_cost, watch_work_budget
-    )
+    return CompiledMatcher(tuple(facts), tuple(watches), limits)
 
 
 _RELEVANCE_ONLY: list[CompiledMatcher] = []

@@ -9,8 +9,8 @@ from collections.abc import Iterable
 from datetime import UTC, datetime
 from typing import Any, TextIO
 
-from bot.matching.engine import DEFAULT_WORK_BUDGET, compile_matcher
-from bot.matching.query import DEFAULT_MAX_CHARS, DEFAULT_MAX_COST, DEFAULT_MAX_DEPTH, QueryError
+from bot.matching.engine import compile_matcher
+from bot.matching.query import QueryError, WatchLimits
 from bot.models import Article, Evidence, Fact, WatchSpec
 
 _PARTIAL_DATE = re.compile(r"(\d{4})(?:-(\d{1,2}))?(?:-(\d{1,2}))?\Z")
@@ -79,14 +79,10 @@ def run_match(
     *,
     facts: tuple[Fact, ...],
     watch_queries: list[str],
-    query_max_chars: int = DEFAULT_MAX_CHARS,
-    query_max_depth: int = DEFAULT_MAX_DEPTH,
-    query_max_cost: int = DEFAULT_MAX_COST,
-    watch_work_budget: int = DEFAULT_WORK_BUDGET,
+    limits: WatchLimits = WatchLimits(),
 ) -> int:
     """Match each JSON line ``{id, title, text, lang?, url?, published?}`` and write one result line each;
-    ``--watch`` queries may be up to ``query_max_chars`` long, ``query_max_depth`` deep and
-    ``query_max_cost`` costly, and do ``watch_work_budget`` units of work per article.
+    ``--watch`` queries must stay within ``limits``.
 
     Output: ``{"id", "relevant", "facts": [ids], "watches": [query texts], "evidence": {...}}`` where
     ``evidence`` holds the relevance evidence and, per fact and watch, the evidence of its hit. A line
@@ -95,14 +91,7 @@ def run_match(
     """
     watches = tuple(WatchSpec(id=q, query=q) for q in watch_queries)
     try:
-        matcher = compile_matcher(
-            facts,
-            watches,
-            query_max_chars=query_max_chars,
-            query_max_depth=query_max_depth,
-            query_max_cost=query_max_cost,
-            watch_work_budget=watch_work_budget,
-        )
+        matcher = compile_matcher(facts, watches, limits=limits)
     except QueryError as err:
         out.write(json.dumps({"error": str(err), "position": err.position}, ensure_ascii=False) + "\n")
         return EXIT_BAD_QUERY

@@ -17,13 +17,18 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from bot.invisible import strip_invisible
 from bot.matching.text import script_of, split_words
 
+if TYPE_CHECKING:
+    from bot.settings import Settings
+
 DEFAULT_MAX_CHARS = 500
 DEFAULT_MAX_DEPTH = 20
 DEFAULT_MAX_COST = 10_000_000_000  # query_cost of a watch; the catalog's facts are at most ~1.5e9
+DEFAULT_WORK_BUDGET = 50_000  # span work one watch may do on one article (View.charge units; ~4 ms)
 DEFAULT_NEAR = 10
 MAX_NEAR = 100
 MIN_WILDCARD_CHARS = 2  # letters before "*"; one Hangul or Han character is enough
@@ -41,6 +46,26 @@ class QueryError(ValueError):
     def __init__(self, message: str, position: int) -> None:
         super().__init__(message)
         self.position = position
+
+
+@dataclass(frozen=True, slots=True)
+class WatchLimits:
+    """The limits on a watch query, set by the operator (``query_max_*`` and ``watch_work_budget``): how
+    long, deep and costly its text may be, and how much span work it may do on one article."""
+
+    max_chars: int = DEFAULT_MAX_CHARS
+    max_depth: int = DEFAULT_MAX_DEPTH
+    max_cost: int = DEFAULT_MAX_COST
+    work_budget: int = DEFAULT_WORK_BUDGET
+
+    @classmethod
+    def of(cls, settings: Settings) -> WatchLimits:
+        return cls(
+            max_chars=settings.query_max_chars,
+            max_depth=settings.query_max_depth,
+            max_cost=settings.query_max_cost,
+            work_budget=settings.watch_work_budget,
+        )
 
 
 class QueryTooComplex(QueryError):

@@ -11,11 +11,13 @@ import pytest
 
 from bot.matching import compile_matcher
 from bot.matching.compiler import MAX_SPANS, MatchNode, NearNode, OrNode, PhraseNode, WordNode, near_join
-from bot.matching.engine import DEFAULT_WORK_BUDGET, CompiledMatcher
+from bot.matching.engine import CompiledMatcher
 from bot.matching.query import (
     DEFAULT_MAX_COST,
+    DEFAULT_WORK_BUDGET,
     QueryError,
     QueryTooComplex,
+    WatchLimits,
     parse_query,
     query_cost,
 )
@@ -106,7 +108,7 @@ def all_nodes(node: MatchNode) -> list[MatchNode]:
 
 def test_every_spans_list_is_capped() -> None:
     query = f'{ATTACK} OR ({" OR ".join(COMMON)}) OR "of the" OR title:(the OR war)'
-    matcher = compile_matcher((), (WatchSpec("w", query),), query_max_cost=10**30)
+    matcher = compile_matcher((), (WatchSpec("w", query),), limits=WatchLimits(max_cost=10**30))
     v = matcher.view(long_article(words=6_000))
     root = matcher._queries[0].root
     positional = [n for n in all_nodes(root) if isinstance(n, WordNode | PhraseNode | NearNode | OrNode)]
@@ -143,7 +145,7 @@ def test_the_attack_costs_more_than_the_limit_and_fails_to_parse_with_it(tmp_pat
     message = str(exc.value)
     assert "too complex" in message and "NEAR" in message and message.count(". ") == 0
     with pytest.raises(QueryError, match="too complex"):
-        compile_matcher((), (WatchSpec("w", ATTACK),), query_max_cost=limit)
+        compile_matcher((), (WatchSpec("w", ATTACK),), limits=WatchLimits(max_cost=limit))
 
 
 def test_catalog_readme_and_realistic_queries_are_under_the_limit(
@@ -167,7 +169,7 @@ def test_catalog_readme_and_realistic_queries_are_under_the_limit(
 def test_hundred_heavy_watches_do_bounded_work() -> None:
     bound = 20_000  # span work of one HEAVY watch on the article; the uncapped join did 65,536 per NEAR
     watches = tuple(WatchSpec(f"w{i}", HEAVY) for i in range(100))
-    matcher = compile_matcher((), watches, watch_work_budget=bound)
+    matcher = compile_matcher((), watches, limits=WatchLimits(work_budget=bound))
     article = long_article()
     result = matcher.match(article)
     assert result.over_budget == ()
@@ -192,13 +194,13 @@ def test_an_over_budget_watch_misses_alone(catalog: tuple[Fact, ...]) -> None:
     plain = (WatchSpec("kim", "kim"), WatchSpec("near", "putin NEAR/4 kim"), WatchSpec("not", "NOT kursk"))
     heavy = (WatchSpec("heavy", HEAVY), WatchSpec("heavy_not", f"NOT ({HEAVY})"))
     budget = 2_000
-    alone = compile_matcher(catalog, plain, watch_work_budget=budget).match(article)
+    alone = compile_matcher(catalog, plain, limits=WatchLimits(work_budget=budget)).match(article)
     assert alone.relevant and alone.facts and alone.over_budget == ()
     assert alone.watch_ids == ("kim", "near", "not")
-    unlimited = compile_matcher(catalog, heavy, watch_work_budget=10**9).match(article)
+    unlimited = compile_matcher(catalog, heavy, limits=WatchLimits(work_budget=10**9)).match(article)
     assert unlimited.watch_ids == ("heavy",) and unlimited.over_budget == ()
 
-    matcher = compile_matcher(catalog, plain[:2] + heavy + plain[2:], watch_work_budget=budget)
+    matcher = compile_matcher(catalog, plain[:2] + heavy + plain[2:], limits=WatchLimits(work_budget=budget))
     result = matcher.match(article)
     assert result.over_budget == ("heavy", "heavy_not")
     assert result.watch_ids == ("kim", "near", "not")

@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.matching import QueryError, compile_matcher
+from bot.matching import QueryError, WatchLimits, compile_matcher
 from bot.matching.evidence import NO_TEXT_EVIDENCE, trusted_evidence
 from bot.models import Evidence, WatchSpec
 from tests.matching.conftest import make_article
@@ -128,7 +128,7 @@ def test_watch_within_raised_query_limits_compiles_and_matches() -> None:
     watch = WatchSpec("w", long_query)
     with pytest.raises(QueryError):
         compile_matcher((), (watch,))
-    matcher = compile_matcher((), (watch,), query_max_chars=2000, query_max_depth=30)
+    matcher = compile_matcher((), (watch,), limits=WatchLimits(max_chars=2000, max_depth=30))
     assert matcher.match(make_article("Fighting near Kursk")).watch_ids == ("w",)
     clone = pickle.loads(pickle.dumps(matcher))  # the workers rebuild it with the same limits
     assert clone.match(make_article("Fighting near Kursk")).watch_ids == ("w",)
