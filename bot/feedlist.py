@@ -5,6 +5,7 @@ name = "Yonhap (English, North Korea)"
 url = "https://en.yna.co.kr/RSS/nk.xml"
 language = "en"          # optional: en, ko, ru, …
 interval = 600           # optional: seconds between polls
+full_text = "auto"       # optional: auto, always or never (default: the full_text setting)
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ import tomllib
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from bot.models import FeedSpec
+from bot.models import FULL_TEXT_MODES, FeedSpec, FullText
 
 LANG_CODES = {"en", "ko", "ru", "ja", "zh", "und"}
 
@@ -45,9 +46,9 @@ def load_feed_list(path: Path, *, min_interval: int = 60) -> list[FeedSpec]:
         if not isinstance(entry, dict):
             problems.append(f"{where}: must be a table with name and url")
             continue
-        unknown = set(entry) - {"name", "url", "language", "interval", "optional"}
+        unknown = set(entry) - {"name", "url", "language", "interval", "optional", "full_text"}
         for key in sorted(unknown):
-            problems.append(f"{where}.{key}: unknown key; use name, url, language, interval")
+            problems.append(f"{where}.{key}: unknown key; use name, url, language, interval, full_text")
         url = entry.get("url")
         if not isinstance(url, str) or not url.strip():
             problems.append(f"{where}.url: missing; give the feed's http(s) URL or a local path")
@@ -77,7 +78,19 @@ def load_feed_list(path: Path, *, min_interval: int = 60) -> list[FeedSpec]:
         ):
             problems.append(f"{where}.interval: must be a whole number of seconds, at least {min_interval}")
             interval = None
-        specs.append(FeedSpec(url=url, name=name or url, language=lang, interval=interval))
+        full_text = entry.get("full_text")
+        mode: FullText | None = None
+        if full_text is not None:
+            if full_text in FULL_TEXT_MODES:
+                mode = full_text
+            else:
+                problems.append(
+                    f"{where}.full_text: {full_text!r} is not one of auto, always, never; "
+                    "use one of them or leave it out for the full_text setting"
+                )
+        specs.append(
+            FeedSpec(url=url, name=name or url, language=lang, interval=interval, full_text=mode)
+        )
     if problems:
         raise FeedListError(problems)
     return specs

@@ -19,6 +19,9 @@ Lang = str  # "en", "ko", "ru", or another BCP-47 primary tag; "und" when unknow
 Priority = Literal["alert", "digest"]
 AlertsMode = Literal["off", "facts", "watches", "all"]
 Platform = Literal["discord", "slack", "console"]
+FullText = Literal["auto", "always", "never"]  # when to fetch an item's linked page (bot/pages.py)
+TextSource = Literal["feed", "page"]  # where the text an article was matched on came from
+FULL_TEXT_MODES: tuple[FullText, ...] = ("auto", "always", "never")
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -36,6 +39,7 @@ class FeedSpec:
     interval: int | None = None  # seconds; None means the global poll interval
     origin: Literal["operator", "chat"] = "operator"
     tenant: str | None = None  # "discord:<guild>" / "slack:<team>" for feeds added from chat
+    full_text: FullText | None = None  # None: the global ``full_text`` setting
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -51,11 +55,21 @@ class Article:
     lang: Lang
     source: str  # publisher name (the feed's name, or Google News' <source>)
     published_known: bool = True
+    # The article's own text from its page (bot/pages.py), when that was fetched and said more than the
+    # feed; then ``text_source`` is "page" and the matcher reads it instead of the summary.
+    body: str = ""
+    text_source: TextSource = "feed"
+
+    @property
+    def main_text(self) -> str:
+        """The text below the title that the matcher reads: the page's text, else the feed's summary."""
+        return self.body if self.text_source == "page" and self.body else self.summary
 
     @property
     def text(self) -> str:
-        """Title and summary together, as the matcher reads them."""
-        return f"{self.title}\n{self.summary}" if self.summary else self.title
+        """Title and main text together, as the matcher reads them."""
+        main = self.main_text
+        return f"{self.title}\n{main}" if main else self.title
 
 
 # ---------------------------------------------------------------------------------------------------

@@ -42,6 +42,7 @@ class FeedsMixin(StoreBase):
                     name=s.name,
                     language=s.language,
                     interval_s=s.interval,
+                    full_text=s.full_text,
                     origin="operator",
                     enabled=True,
                     created_at=now,
@@ -53,6 +54,7 @@ class FeedsMixin(StoreBase):
                             "name": s.name,
                             "language": s.language,
                             "interval_s": s.interval,
+                            "full_text": s.full_text,
                             "enabled": True,
                         },
                     )

@@ -15,6 +15,7 @@ from bot.store.articles import ArticlesMixin
 from bot.store.base import QuotaError
 from bot.store.feeds import FeedsMixin, UnchangedPoll
 from bot.store.outbox import OutboxMixin
+from bot.store.pages import PageRow, PagesMixin
 from bot.store.rows import (
     EVIDENCE_ADAPTER,
     FeedRow,
@@ -31,6 +32,7 @@ __all__ = [
     "EVIDENCE_ADAPTER",
     "FeedRow",
     "MatchedArticle",
+    "PageRow",
     "PlannedDelivery",
     "QuotaError",
     "Store",
@@ -41,5 +43,5 @@ __all__ = [
 ]
 
 
-class Store(FeedsMixin, ArticlesMixin, WatchesMixin, OutboxMixin, StoriesMixin):
+class Store(FeedsMixin, ArticlesMixin, WatchesMixin, OutboxMixin, StoriesMixin, PagesMixin):
     """The database behind pactwatch. Build with ``await Store.open(url)``; close with ``await close()``."""

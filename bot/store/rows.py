@@ -11,7 +11,7 @@ from typing import Any, Literal
 import pydantic
 import sqlalchemy as sa
 
-from bot.models import PAYLOAD_ADAPTER, Article, Evidence, FeedSpec, MatchResult, Payload
+from bot.models import FULL_TEXT_MODES, PAYLOAD_ADAPTER, Article, Evidence, FeedSpec, MatchResult, Payload
 from bot.store import tables as t
 
 EVIDENCE_ADAPTER: pydantic.TypeAdapter[Evidence] = pydantic.TypeAdapter(Evidence)
@@ -39,6 +39,7 @@ class FeedRow:
     next_poll_at: datetime | None
     items_count: int
     created_at: datetime
+    full_text: str | None = None  # "auto" | "always" | "never"; None: the full_text setting
 
     @property
     def spec(self) -> FeedSpec:
@@ -49,6 +50,7 @@ class FeedRow:
             interval=self.interval_s,
             origin="chat" if self.origin == "chat" else "operator",
             tenant=self.tenant or None,
+            full_text=self.full_text if self.full_text in FULL_TEXT_MODES else None,  # type: ignore[arg-type]
         )
 
 
@@ -159,6 +161,8 @@ def stored_article(r: sa.Row[Any]) -> StoredArticle:
             lang=r.lang,
             source=r.source,
             published_known=r.published_known,
+            body=r.body,
+            text_source="page" if r.text_source == "page" else "feed",
         ),
         relevant=r.relevant,
         seeded=r.seeded,
@@ -181,11 +185,14 @@ def article_values(feed_id: int, a: Article, *, now: datetime, seeded: bool) -> 
         "lang": a.lang,
         "source": a.source,
         "seeded": seeded,
+        "body": a.body if a.text_source == "page" else "",
+        "text_source": a.text_source,
     }
 
 
-def match_values(article_id: int, m: MatchResult) -> list[dict[str, Any]]:
-    """The matches rows of one article: every fact/watch hit, then its relevance evidence if any."""
+def match_values(article_id: int, m: MatchResult, text_source: str = "feed") -> list[dict[str, Any]]:
+    """The matches rows of one article: every fact/watch hit, then its relevance evidence if any;
+    ``text_source`` says which text they were found in (the feed's or the page's)."""
     hits: list[tuple[str, str, Evidence]] = [(h.kind, h.ref, h.evidence) for h in (*m.facts, *m.watches)]
     if m.relevance is not None:
         hits.append(("relevance", "", m.relevance))
@@ -195,6 +202,7 @@ def match_values(article_id: int, m: MatchResult) -> list[dict[str, Any]]:
             "kind": kind,
             "ref": ref,
             "evidence": EVIDENCE_ADAPTER.dump_json(evidence).decode(),
+            "text_source": text_source,
         }
         for kind, ref, evidence in hits
     ]

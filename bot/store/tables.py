@@ -66,6 +66,8 @@ feeds = sa.Table(
     # Who polls the feed now, and until when: one poll of a feed at a time, across processes.
     sa.Column("poll_owner", sa.String(200)),
     sa.Column("poll_lease_until", TS),
+    # When to fetch the items' linked pages: "auto" | "always" | "never"; NULL: the full_text setting.
+    sa.Column("full_text", sa.String(8)),
     sa.UniqueConstraint("url", "tenant"),
 )
 
@@ -98,6 +100,9 @@ articles = sa.Table(
     sa.Column("relevant", sa.Boolean, nullable=False, server_default=sa.false()),
     sa.Column("seeded", sa.Boolean, nullable=False, server_default=sa.false()),
     sa.Column("story_id", sa.Integer, sa.ForeignKey("stories.id", ondelete="SET NULL")),
+    # The text from the article's page, when it was fetched and said more than the feed ("page").
+    sa.Column("body", sa.Text, nullable=False, server_default=""),
+    sa.Column("text_source", sa.String(8), nullable=False, server_default="feed"),
     sa.UniqueConstraint("feed_id", "entry_id"),
     sa.Index(None, "first_seen"),
     sa.Index(None, "url"),
@@ -112,6 +117,8 @@ matches = sa.Table(
     sa.Column("kind", sa.String(16), nullable=False),  # "fact" | "watch" | "relevance"
     sa.Column("ref", sa.String(64), nullable=False),
     sa.Column("evidence", sa.Text, nullable=False),  # JSON of models.Evidence
+    # Which text the hit was found in: the feed's ("feed") or the article page's ("page").
+    sa.Column("text_source", sa.String(8), nullable=False, server_default="feed"),
     sa.UniqueConstraint("article_id", "kind", "ref"),
     sa.Index(None, "kind", "ref"),
 )
@@ -202,6 +209,24 @@ digest_runs = sa.Table(
     sa.Column("delivery_key", sa.String(200)),
     sa.Column("created_at", TS, nullable=False),
     sa.UniqueConstraint("subscription_id", "scheduled_for"),
+)
+
+# One row per canonical article URL whose page pactwatch wants: the work still to do (state "pending",
+# tried again at next_try_at) survives restarts, and a page is fetched once however many feeds link it.
+pages = sa.Table(
+    "pages",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("url", sa.String(2048), nullable=False, unique=True),
+    sa.Column("state", sa.String(8), nullable=False, server_default="pending"),  # pending | done | failed
+    sa.Column("attempts", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("next_try_at", TS, nullable=False),
+    sa.Column("text", sa.Text, nullable=False, server_default=""),  # extracted main text, bounded
+    sa.Column("http_status", sa.Integer),
+    sa.Column("error", sa.Text),  # why the page gave no text (one sentence)
+    sa.Column("created_at", TS, nullable=False),
+    sa.Column("fetched_at", TS),
+    sa.Index(None, "state", "next_try_at"),
 )
 
 meta = sa.Table(
