@@ -53,6 +53,19 @@ class Validators:
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
+class FetchLimits:
+    """What one kind of fetch may take: feeds use the ``fetch_*`` settings; article pages and robots.txt
+    their own (``page_*``, ``robots_*``). ``content_types``: the media types read at all (others are
+    refused from their headers, before the body is read); empty means any."""
+
+    max_bytes: int
+    total_timeout: float
+    accept: str = _ACCEPT
+    noun: str = "feed"  # what the error sentences call the thing fetched
+    content_types: tuple[str, ...] = ()
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
 class FetchResult:
     status: FetchStatus  # "unchanged": a 200 whose body hash equals the stored one (body not returned)
     body: bytes | None
@@ -209,19 +222,32 @@ class Fetcher:
 
     # --- public --------------------------------------------------------------------------------------
 
-    async def fetch(self, url: str, validators: Validators, *, allow_local: bool = False) -> FetchResult:
+    def feed_limits(self) -> FetchLimits:
+        s = self._settings
+        return FetchLimits(max_bytes=s.fetch_max_bytes, total_timeout=s.fetch_total_timeout_seconds)
+
+    async def fetch(
+        self,
+        url: str,
+        validators: Validators,
+        *,
+        allow_local: bool = False,
+        limits: FetchLimits | None = None,
+    ) -> FetchResult:
         """Fetch ``url`` with conditional GET. ``allow_local`` (operator feeds only) also accepts local
-        paths and ``file://`` URLs. Returns an error result rather than raising."""
+        paths and ``file://`` URLs. ``limits``: the feed limits unless given (pages, robots.txt). Returns
+        an error result rather than raising. Feeds and pages share the per-host concurrency limit."""
         shown = redact_url(url)
         if allow_local and is_local_reference(url):
             return await asyncio.to_thread(self._read_local, url, validators)
+        limits = limits or self.feed_limits()
         try:
             netguard.check_url(url, self._policy)
         except UnsafeURLError as exc:
-            return self._error(shown, validators, str(exc))
+            return self._error(shown, validators, str(exc), noun=limits.noun)
         host = (urlsplit(url).hostname or "").lower()
         async with self._global, self._host_slot(host):
-            return await self._fetch_http(url, validators)
+            return await self._fetch_http(url, validators, limits)
 
     # --- internals -----------------------------------------------------------------------------------
 
@@ -236,7 +262,11 @@ class Fetcher:
         *,
         http_status: int | None = None,
         retry_after: float | None = None,
+        noun: str = "feed",
     ) -> FetchResult:
+        if noun != "feed":
+            message = message.replace("The feed's", f"The {noun}'s").replace("the feed", f"the {noun}")
+            message = message.replace("The feed", f"The {noun}").replace("feed", noun)
         return FetchResult(
             status="error",
             body=None,
@@ -259,8 +289,9 @@ class Fetcher:
             value = parse_max_age(get("Cache-Control"), cap=cap)
         return value
 
-    async def _fetch_http(self, url: str, validators: Validators) -> FetchResult:
+    async def _fetch_http(self, url: str, validators: Validators, limits: FetchLimits) -> FetchResult:
         settings = self._settings
+        noun = limits.noun
         session = self._ensure_session()
         current = url
         timeout = aiohttp.ClientTimeout(
@@ -274,10 +305,11 @@ class Fetcher:
         if validators.last_modified:
             conditional["If-Modified-Since"] = validators.last_modified
         try:
-            async with asyncio.timeout(settings.fetch_total_timeout_seconds):
+            async with asyncio.timeout(limits.total_timeout):
                 for _hop in range(settings.fetch_max_redirects + 1):
+                    headers = {**conditional, "Accept": limits.accept}
                     async with session.get(
-                        current, allow_redirects=False, headers=conditional, timeout=timeout
+                        current, allow_redirects=False, headers=headers, timeout=timeout
                     ) as resp:
                         if resp.status in _REDIRECTS and "Location" in resp.headers:
                             target = urljoin(current, resp.headers["Location"])
@@ -289,10 +321,11 @@ class Fetcher:
                                     validators,
                                     f"The feed redirects to {redact_url(target)}, which is refused: {exc}",
                                     http_status=resp.status,
+                                    noun=noun,
                                 )
                             current = target
                             continue
-                        return await self._read_response(resp, current, validators)
+                        return await self._read_response(resp, current, validators, limits)
                 return self._error(
                     redact_url(current),
                     validators,
@@ -303,18 +336,22 @@ class Fetcher:
             return self._error(
                 redact_url(current),
                 validators,
-                f"The feed did not arrive within {settings.fetch_total_timeout_seconds:g} seconds.",
+                f"The feed did not arrive within {limits.total_timeout:g} seconds.",
+                noun=noun,
             )
         except _TooLarge:
-            return self._error(redact_url(current), validators, self._too_large())
+            return self._error(redact_url(current), validators, self._too_large(limits.max_bytes), noun=noun)
         except aiohttp.InvalidURL:
-            return self._error(redact_url(current), validators, "The feed address is not a valid URL.")
+            return self._error(
+                redact_url(current), validators, "The feed address is not a valid URL.", noun=noun
+            )
         except (aiohttp.ConnectionTimeoutError, aiohttp.ServerTimeoutError):
             return self._error(
                 redact_url(current),
                 validators,
                 "Could not connect to the feed's server within "
                 f"{settings.fetch_connect_timeout_seconds:g} seconds.",
+                noun=noun,
             )
         except aiohttp.ClientConnectorDNSError as exc:
             blocked = _find_blocked(exc)
@@ -322,7 +359,7 @@ class Fetcher:
                 return self._error(redact_url(current), validators, str(blocked))
             host = urlsplit(current).hostname or current
             message = f"The host name {host!r} could not be resolved; check the URL."
-            return self._error(redact_url(current), validators, message)
+            return self._error(redact_url(current), validators, message, noun=noun)
         except (aiohttp.ClientError, OSError) as exc:
             blocked = _find_blocked(exc)
             if blocked is not None:
@@ -333,20 +370,20 @@ class Fetcher:
                 message = f"Could not connect to the feed's server ({exc.os_error.strerror or exc.os_error})."
             else:
                 message = f"The feed could not be fetched ({type(exc).__name__})."
-            return self._error(redact_url(current), validators, message)
+            return self._error(redact_url(current), validators, message, noun=noun)
         except Exception:
             log.exception("unexpected error fetching %s", redact_url(current))
             message = "The feed could not be fetched (internal error)."
-            return self._error(redact_url(current), validators, message)
+            return self._error(redact_url(current), validators, message, noun=noun)
 
-    def _too_large(self) -> str:
-        limit = self._settings.fetch_max_bytes
+    def _too_large(self, limit: int | None = None) -> str:
+        limit = limit or self._settings.fetch_max_bytes
         return (
             f"The feed is larger than the {limit / MiB:g} MiB limit (after decompression) and was not read."
         )
 
     async def _read_response(
-        self, resp: aiohttp.ClientResponse, url: str, validators: Validators
+        self, resp: aiohttp.ClientResponse, url: str, validators: Validators, limits: FetchLimits
     ) -> FetchResult:
         shown = redact_url(url)
         retry_after = self._retry_after(resp.headers)
@@ -371,8 +408,18 @@ class Fetcher:
                 _http_error_sentence(resp.status),
                 http_status=resp.status,
                 retry_after=retry_after,
+                noun=limits.noun,
             )
-        limit = self._settings.fetch_max_bytes
+        media = (resp.headers.get("Content-Type") or "").split(";")[0].strip().lower()
+        if limits.content_types and media and media not in limits.content_types:
+            return self._error(
+                shown,
+                validators,
+                f"The {limits.noun} is {media}, not {' or '.join(limits.content_types)}; it was not read.",
+                http_status=resp.status,
+                noun=limits.noun,
+            )
+        limit = limits.max_bytes
         if resp.content_length is not None and resp.content_length > limit:
             raise _TooLarge  # even compressed, it is over the limit; do not read it
         chunks: list[bytes] = []

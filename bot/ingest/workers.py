@@ -22,13 +22,21 @@ from typing import Any
 from pebble import ProcessExpired, ProcessPool
 
 from bot.ingest.netguard import redact_url
+from bot.ingest.page import PageText, extract_page
 from bot.ingest.parse import FeedError, ParsedFeed, parse_and_normalize
 from bot.models import FeedSpec, Matcher
 from bot.settings import Settings
 
 log = logging.getLogger(__name__)
 
-_PRELOAD = ["bot.ingest.parse", "bot.ingest.normalize", "feedparser", "selectolax.lexbor", "bot.matching"]
+_PRELOAD = [
+    "bot.ingest.parse",
+    "bot.ingest.page",
+    "bot.ingest.normalize",
+    "feedparser",
+    "selectolax.lexbor",
+    "bot.matching",
+]
 
 
 def _limit_memory(limit_mb: int) -> None:
@@ -169,6 +177,41 @@ class ParserPool:
         except Exception as exc:
             log.exception("parser worker failed on %s", redact_url(feed.url))
             raise FeedError(f"The feed could not be parsed ({type(exc).__name__}).") from None
+        return result
+
+    async def extract(self, body: bytes, *, content_type: str | None, url: str) -> PageText:
+        """An article page's main text (``extract_page``) from a worker, under the same memory ceiling and
+        time limit as feeds. Never raises for the page's sake: a failure is a ``PageText`` with ``error``."""
+        if self._closed:
+            raise RuntimeError("ParserPool is closed")
+        settings = self._settings
+        if not self._pool.active:
+            self._restart()
+        future = self._pool.schedule(
+            extract_page,
+            args=(body,),
+            kwargs={"content_type": content_type, "url": url, "max_chars": settings.page_text_max_chars},
+            timeout=settings.parse_timeout_seconds,
+        )
+        try:
+            result: PageText = await asyncio.wrap_future(future)
+        except (TimeoutError, concurrent.futures.TimeoutError):
+            return PageText(
+                "", None, f"Reading the page took longer than {settings.parse_timeout_seconds:g} s."
+            )
+        except ProcessExpired as exc:
+            return PageText("", None, f"The page reader died (exit code {exc.exitcode}; memory limit?).")
+        except MemoryError:
+            return PageText("", None, f"The page needed more than {settings.parse_memory_limit_mb} MB.")
+        except BrokenProcessPool:
+            self._restart()
+            return PageText("", None, "The parser processes failed to start.")
+        except asyncio.CancelledError:
+            future.cancel()  # type: ignore[no-untyped-call]
+            raise
+        except Exception as exc:
+            log.exception("page extraction failed on %s", redact_url(url))
+            return PageText("", None, f"The page could not be read ({type(exc).__name__}).")
         return result
 
     def worker_pids(self) -> list[int]:
