@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 from datetime import datetime
-from typing import Literal, Protocol
+from typing import Literal, Protocol, runtime_checkable
 
 import pydantic
 from pydantic.dataclasses import dataclass as pyd_dataclass
@@ -183,6 +183,14 @@ class Matcher(Protocol):
     """Article in, matches with evidence out. Pure: no I/O, safe to call from any thread."""
 
     def match(self, article: Article) -> MatchResult: ...
+
+
+@runtime_checkable
+class PageGate(Protocol):
+    """A matcher that can say cheaply, from an article's title and teaser, whether its page could give
+    the matcher more to find (``CompiledMatcher.wants_page``)."""
+
+    def wants_page(self, article: Article) -> bool: ...
 
 
 class MatcherFactory(Protocol):

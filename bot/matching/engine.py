@@ -79,6 +79,15 @@ class CompiledMatcher:
             self._queries.append(Query(kind, ref, node, fast_test(node), constant))
         self._n_facts = len(facts)
         self._relevance = RelevanceModel(lambda text: span_group(builder, text))
+        # The page pre-gate: a side named in any form, or a positive word of any watch.
+        watch_atoms = {
+            self._atoms.atom(w)
+            for (kind, _, _), terms in zip(parsed, positives, strict=True)
+            if kind == "watch"
+            for t in terms
+            for w in t.words
+        }
+        self._page_gate = self._relevance.side_atoms() | frozenset(watch_atoms)
         self._atoms.finish()
         # How many queries read each atom (a short prefix counts as many): the planner watches rare atoms.
         cost: dict[int, int] = defaultdict(int)
@@ -120,6 +129,12 @@ class CompiledMatcher:
     def relevance(self, article: Article) -> tuple[bool, Evidence | None]:
         """Whether ``article`` is North Korea–Russia coverage, with the evidence for it."""
         return self._relevance.judge(self.view(article))
+
+    def wants_page(self, article: Article) -> bool:
+        """The cheap pre-gate for fetching an article's page: whether its title and teaser name either side
+        in any form the relevance rules know (without a side no fact can match) or a word of any watch."""
+        pos = self._atoms.positions(tokenize(article.text).raw)
+        return not self._page_gate.isdisjoint(pos)
 
     def match(self, article: Article) -> MatchResult:
         v = self.view(article)

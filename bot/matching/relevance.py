@@ -172,6 +172,10 @@ class _Pair:
     cue_sentences: set[int] = field(default_factory=set)
 
 
+# The groups naming a side: ``judge`` needs one of them (the pair groups repeat their names) before it scores.
+SIDE_GROUPS = ("nk", "ru", "compound", "nk_army", "kim", "putin")
+
+
 class RelevanceModel:
     """The scoring above, with its word groups compiled by the matcher into its own atoms."""
 
@@ -180,6 +184,11 @@ class RelevanceModel:
         # In GROUP_NAMES order: the atoms are numbered as the groups are compiled.
         self._groups = {name: compile_spans(texts[name]) for name in GROUP_NAMES}
         self._atoms = frozenset().union(*(atoms for _, atoms in self._groups.values()))
+
+    def side_atoms(self) -> frozenset[int]:
+        """The atoms that name either side in any form (state, capital, leaders, demonyms, army; English,
+        Korean, Russian): an article naming neither is judged not relevant before any rule runs."""
+        return frozenset().union(*(self._groups[name][1] for name in SIDE_GROUPS))
 
     def judge(self, v: View) -> tuple[bool, Evidence | None]:
         g = _Groups(self._groups, v, self._atoms.intersection(v.pos))
