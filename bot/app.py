@@ -27,9 +27,11 @@ from bot.feedlist import load_feed_list
 from bot.health import FeedHealth, Metrics, problems, start_health_server
 from bot.ingest.fetch import Fetcher
 from bot.ingest.netguard import redact_url
+from bot.ingest.pagefetch import PageFetcher
 from bot.ingest.workers import ParserPool
 from bot.logs import SecretRedactor
 from bot.models import Fact, MatcherFactory, Sink
+from bot.pages import PageReader
 from bot.poller import MatcherCache, Poller, PollPolicy
 from bot.ports import Clock, utc_now
 from bot.settings import ConfigurationError, Settings
@@ -71,6 +73,7 @@ class Core:
     matchers: MatcherCache
     clusterer: StoryClusterer
     router: StoryRouter
+    pages: PageReader
     poller: Poller
     digests: Digests
     summaries: Summaries
@@ -160,6 +163,7 @@ def build_core(
         concurrency=settings.fetch_concurrency,
         match_in_workers=settings.match_in_workers,
         lease_seconds=settings.poll_lease_seconds,
+        page_wait=settings.page_wait_seconds,
     )
     outbox_wake = asyncio.Event()
     wake = outbox_wake.set
@@ -175,7 +179,19 @@ def build_core(
     )
     fetcher = Fetcher(settings)
     parsers = ParserPool(settings)
-    poller = Poller(store, fetcher, parsers, matchers, router, policy=policy, clock=clock, wake=wake)
+    pages = PageReader(
+        store,
+        PageFetcher(fetcher, settings),
+        parsers,
+        matchers,
+        router,
+        settings=settings,
+        clock=clock,
+        wake=wake,
+    )
+    poller = Poller(
+        store, fetcher, parsers, matchers, router, policy=policy, clock=clock, wake=wake, pages=pages
+    )
     digests = Digests(store, settings, facts, clock=clock, clusterer=clusterer, wake=wake)
     summaries = Summaries(
         store, interval=timedelta(minutes=settings.summary_interval_minutes), clock=clock, wake=wake
@@ -200,6 +216,7 @@ def build_core(
         matchers=matchers,
         clusterer=clusterer,
         router=router,
+        pages=pages,
         poller=poller,
         digests=digests,
         summaries=summaries,
@@ -274,6 +291,7 @@ async def build_services(
             with contextlib.suppress(Exception):
                 await adapter.close()
         if core is not None:
+            await core.pages.close()
             await core.parsers.close()
             await core.fetcher.close()
         await store.close()

@@ -153,7 +153,9 @@ async def _poll_once(settings: Settings, feed_args: tuple[str, ...], as_json: bo
             if bar is not None:
                 bar.update(1)
 
-        report = await svc.poller.poll_feeds(feeds, progress=advance, log_failures=False)
+        # The pages of this poll's articles are read before it prints (and before it exits).
+        report = await svc.poller.poll_feeds(feeds, progress=advance, log_failures=False, wait_for_pages=True)
+        await svc.pages.drain()
         if bar:
             bar.close()
         console = await svc.store.get_subscription("console", "console")
@@ -176,7 +178,10 @@ def _json_line(n: NewArticle) -> str:
         "feed": n.feed.url,
         "source": a.source,
         "title": a.title,
-        "text": a.text,
+        # The text under the title the matcher read, and where it came from ("feed" or "page"): piping
+        # these lines into `pactwatch match` gives the same facts.
+        "text": a.main_text,
+        "text_source": a.text_source,
         "url": a.url,
         "published": a.published.isoformat(),
         "lang": a.lang,

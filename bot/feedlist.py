@@ -88,9 +88,7 @@ def load_feed_list(path: Path, *, min_interval: int = 60) -> list[FeedSpec]:
                     f"{where}.full_text: {full_text!r} is not one of auto, always, never; "
                     "use one of them or leave it out for the full_text setting"
                 )
-        specs.append(
-            FeedSpec(url=url, name=name or url, language=lang, interval=interval, full_text=mode)
-        )
+        specs.append(FeedSpec(url=url, name=name or url, language=lang, interval=interval, full_text=mode))
     if problems:
         raise FeedListError(problems)
     return specs

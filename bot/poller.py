@@ -46,6 +46,22 @@ class NewArticle:
     seeded: bool
 
 
+# What a page job matched on page text and routed: article id -> (article with its page text, match).
+PageResults = dict[int, tuple[Article, MatchResult]]
+
+
+class PageWork(Protocol):
+    """Reading new articles' pages (``bot.pages.PageReader``)."""
+
+    def wanted(self, feed: FeedRow, new: Sequence[NewArticle], matcher: Matcher) -> list[NewArticle]: ...
+
+    async def submit(self, new: Sequence[NewArticle]) -> list[asyncio.Task[PageResults]]: ...
+
+    async def resume_due(self) -> int: ...
+
+    async def drain(self) -> None: ...
+
+
 class Router(Protocol):
     """Turns newly matched articles into outbox deliveries; returns how many were planned."""
 
@@ -123,6 +139,7 @@ class PollPolicy:
     concurrency: int = 64
     match_in_workers: bool = True  # match in the parser workers (else here, after storing)
     lease_seconds: float = 300.0  # how long one poll may hold its feed before another process may take it
+    page_wait: float = 3.0  # how long a poll waits for its articles' pages before routing on feed text
 
     def backoff(self, failures: int) -> float:
         """Seconds to wait after ``failures`` consecutive failures: base·2^(n-1), capped."""
@@ -300,8 +317,10 @@ class Poller:
         policy: PollPolicy,
         clock: Clock,
         wake: Wake,
+        pages: PageWork | None = None,
     ) -> None:
         self.store = store
+        self.pages = pages  # None: no page is ever read
         self.fetcher = fetcher
         self.parsers = parsers
         self.matchers = matchers
@@ -317,6 +336,11 @@ class Poller:
     async def poll_due(self) -> RoundReport:
         """Poll every feed whose time has come (the scheduler's tick). The report has counts, not the
         articles: on a first start every feed is due, and 2,000 feeds' articles would not fit in memory."""
+        if self.pages is not None:
+            try:
+                await self.pages.resume_due()  # pages left pending by an earlier round or process
+            except Exception:
+                log.exception("taking up pending pages failed; the next round tries again")
         feeds = await self.store.due_feeds(self.clock())
         return await self.poll_feeds(feeds, keep_articles=False)
 
@@ -327,15 +351,17 @@ class Poller:
         progress: Callable[[FeedOutcome], None] | None = None,
         keep_articles: bool = True,
         log_failures: bool = True,
+        wait_for_pages: bool = False,
     ) -> RoundReport:
         """Poll ``feeds`` now, concurrently (bounded), whatever their schedule or backoff. Without
         ``keep_articles`` the outcomes in the report carry counts only (``progress`` still sees all).
-        Without ``log_failures`` a failed feed is only in the report (the caller says it itself)."""
+        Without ``log_failures`` a failed feed is only in the report (the caller says it itself).
+        ``wait_for_pages``: wait for every new article's page rather than ``page_wait`` (``poll --once``)."""
         sem = asyncio.Semaphore(self.policy.concurrency)
 
         async def one(feed: FeedRow) -> FeedOutcome:
             async with sem:
-                outcome = await self.poll_feed(feed, log_failure=log_failures)
+                outcome = await self.poll_feed(feed, log_failure=log_failures, wait_for_pages=wait_for_pages)
             if progress:
                 progress(outcome)
             return outcome if keep_articles or not outcome.new else dataclasses.replace(outcome, new=())
@@ -349,7 +375,9 @@ class Poller:
         self.last_round_at = self.clock()
         return RoundReport(tuple(outcomes))
 
-    async def poll_feed(self, feed: FeedRow, *, log_failure: bool = True) -> FeedOutcome:
+    async def poll_feed(
+        self, feed: FeedRow, *, log_failure: bool = True, wait_for_pages: bool = False
+    ) -> FeedOutcome:
         """Poll one feed, unless another process is polling it now (then the outcome is "busy")."""
         claimed = await self.store.claim_feed(
             feed.id, owner=self.owner, now=self.clock(), lease_seconds=self.policy.lease_seconds
@@ -371,7 +399,7 @@ class Poller:
         feed = claimed  # as it is now: another process may have seeded or polled it meanwhile
         self._in_flight.add(feed.id)
         try:
-            outcome = await self._poll_feed(feed)
+            outcome = await self._poll_feed(feed, wait_for_pages=wait_for_pages)
         except asyncio.CancelledError:
             raise
         except Exception as exc:
@@ -391,7 +419,7 @@ class Poller:
             )
         return outcome
 
-    async def _poll_feed(self, feed: FeedRow) -> FeedOutcome:
+    async def _poll_feed(self, feed: FeedRow, *, wait_for_pages: bool = False) -> FeedOutcome:
         validators = Validators(etag=feed.etag, last_modified=feed.last_modified, body_hash=feed.body_hash)
         started = time.monotonic()
         res = await self.fetcher.fetch(feed.url, validators, allow_local=feed.origin == "operator")
@@ -471,7 +499,9 @@ class Poller:
             new = [NewArticle(aid, feed, art, by_id[aid], seeding) for aid, art in stored]
             planned = await self._pause_over_budget(new, now)
             if not seeding:
-                planned += await self.router.route(new, now)
+                new, paged = await self._read_pages(feed, new, wait_for_pages=wait_for_pages)
+                # The articles whose page arrived in time were routed by their page job.
+                planned += await self.router.route([n for n in new if n.id not in paged], now)
                 crashpoint("poll.routed")
             if planned:
                 self.wake()
@@ -499,6 +529,38 @@ class Poller:
             fetch_seconds=fetch_seconds,
             parse_seconds=parse_seconds,
         )
+
+    async def _read_pages(
+        self, feed: FeedRow, new: list[NewArticle], *, wait_for_pages: bool
+    ) -> tuple[list[NewArticle], set[int]]:
+        """Hand the articles that want their page to the page reader and wait for the pages up to
+        ``page_wait`` (or for all of them). Returns ``new`` with the page-matched articles replaced, and
+        their ids (their page job routed them); the others are routed on feed text now, and again by their
+        job when the page comes."""
+        if self.pages is None:
+            return new, set()
+        try:
+            matcher, _ = await self.matchers.current()
+            want = self.pages.wanted(feed, new, matcher)
+            tasks = await self.pages.submit(want) if want else []
+        except Exception:
+            log.exception("queueing the pages of %s failed; its items keep their feed text", feed.url)
+            return new, set()
+        if not tasks:
+            return new, set()
+        timeout = None if wait_for_pages else self.policy.page_wait
+        done, _ = await asyncio.wait(set(tasks), timeout=timeout)
+        paged: PageResults = {}
+        for task in done:
+            if not task.cancelled() and task.exception() is None:
+                paged.update(task.result())
+        ids = {n.id for n in new}
+        mine = {aid: r for aid, r in paged.items() if aid in ids}
+        replaced = [
+            dataclasses.replace(n, article=mine[n.id][0], match=mine[n.id][1]) if n.id in mine else n
+            for n in new
+        ]
+        return replaced, set(mine)
 
     async def _pause_over_budget(self, new: Sequence[NewArticle], now: datetime) -> int:
         """Pause each watch that did more work on an article than its budget, and tell its channel once

@@ -150,14 +150,15 @@ class Settings(BaseSettings):
     page_short_text_chars: int = Field(600, ge=0)  # "auto": the item's own text is short below this
     page_max_bytes: int = Field(2 * MiB, ge=1024)  # a page's body, after decompression
     page_timeout_seconds: float = Field(15.0, gt=0)  # one page fetch, redirects included
-    page_wait_seconds: float = Field(3.0, ge=0)  # a poll waits this long for its pages, then routes on feed text
+    page_wait_seconds: float = Field(
+        3.0, ge=0
+    )  # a poll waits this long for its pages, then routes on feed text
     page_concurrency: int = Field(16, ge=1)  # page fetches at once, over all hosts
     page_per_host_concurrency: int = Field(2, ge=1, le=4)  # page fetches at once per host (feeds' limit: 4)
     page_per_host_interval_seconds: float = Field(1.0, ge=0)  # the least time between two page requests
     page_max_attempts: int = Field(4, ge=1)  # tries of a page that fails for a passing reason (5xx, timeout)
     page_retry_seconds: float = Field(120.0, gt=0)  # first retry after a passing failure; doubles per try
     page_text_max_chars: int = Field(20_000, ge=500)  # extracted page text kept and matched per article
-    page_pending_max_age_hours: float = Field(24.0, gt=0)  # a page still pending after this is given up
     page_resume_batch: int = Field(200, ge=1)  # pending pages taken up per poll round (the rest: next round)
     robots_max_bytes: int = Field(512 * 1024, ge=1024)  # robots.txt read at most (RFC 9309 asks ≥ 500 KiB)
     robots_cache_seconds: float = Field(3600.0, gt=0)  # a host's robots.txt is reused this long

@@ -69,6 +69,10 @@ class StoryClusterer:
         index = await self._loaded()
         out: dict[int, int] = {}
         for i, (aid, article) in enumerate(articles):
+            known = index.story_of(aid)
+            if known is not None:  # routed again (its page arrived): it keeps its story
+                out[aid] = known
+                continue
             now = self.clock()
             sig = index.signature(article)
             found = index.find(article, sig)

@@ -17,7 +17,7 @@ from datetime import datetime, timedelta
 
 from bot.delivery.routing import plan_alerts
 from bot.digest.clustering import StoryClusterer
-from bot.models import Fact
+from bot.models import Article, Fact
 from bot.poller import MatcherCache, NewArticle
 from bot.schedule import is_quiet
 from bot.store.repo import PlannedDelivery, Store, SubscriptionRow
@@ -51,6 +51,13 @@ def apply_policy(
     return out
 
 
+def as_fed(article: Article) -> Article:
+    """The article as its feed gave it (without the page text)."""
+    if article.text_source == "feed":
+        return article
+    return dataclasses.replace(article, body="", text_source="feed")
+
+
 class StoryRouter:
     """The poller's router: assigns new articles to stories, then plans each subscription's alerts (one
     per story) and decides, by the alert policy, which go out now and which are held."""
@@ -73,7 +80,8 @@ class StoryRouter:
         self.alerts_per_hour = alerts_per_hour
 
     async def route(self, new: Sequence[NewArticle], now: datetime) -> int:
-        stories = await self.clusterer.assign([(n.id, n.article) for n in new])
+        # Stories are made of what the feeds said (an article's page text would keep it from its copies).
+        stories = await self.clusterer.assign([(n.id, as_fed(n.article)) for n in new])
         subs = {s.id: s for s in await self.store.list_subscriptions() if not s.paused}
         if not subs:
             return 0

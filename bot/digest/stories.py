@@ -164,6 +164,11 @@ class StoryIndex:
     def __len__(self) -> int:
         return len(self._entries)
 
+    def story_of(self, article_id: int) -> int | None:
+        """The story of an article already in the index (one routed again, when its page arrived)."""
+        entry = self._entries.get(article_id)
+        return None if entry is None else entry.story_id
+
     def signature(self, article: Article) -> Signature | None:
         """The MinHash of an article's text; None when it is too short to compare by text."""
         from datasketch import LeanMinHash, MinHash

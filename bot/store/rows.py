@@ -50,7 +50,7 @@ class FeedRow:
             interval=self.interval_s,
             origin="chat" if self.origin == "chat" else "operator",
             tenant=self.tenant or None,
-            full_text=self.full_text if self.full_text in FULL_TEXT_MODES else None,  # type: ignore[arg-type]
+            full_text=self.full_text if self.full_text in FULL_TEXT_MODES else None,
         )
 
 
