@@ -288,6 +288,9 @@ def bench_settings(tmp: Path, *, interval: int) -> Settings:
         poll_interval_seconds=interval,
         poll_jitter_seconds=1,
         alerts_per_channel_per_hour=100_000,
+        # The peer (reader) does not read article pages: neither does pactwatch here, so the two do the
+        # same network work (bench_pages.py measures page reading).
+        full_text="never",
         subscriptions=[
             {"platform": "console", "channel": "tta", "alerts": "watches"},
             *({"platform": "console", "channel": f"ch{k}", "alerts": "all"} for k in range(10)),

@@ -73,6 +73,8 @@ def make_settings(tmp_path: Path) -> Callable[..., Settings]:
             "parse_workers": 1,
             "console": "off",
             "config_path": tmp_path / "pactwatch.toml",
+            # Tests' feed items link to real hosts: no page is read unless a test turns it on.
+            "full_text": "never",
         }
         values.update(overrides)
         return Settings(**values)

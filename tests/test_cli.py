@@ -28,6 +28,7 @@ def env_for(tmp_path: Path, **extra: str) -> dict[str, str]:
             "PACTWATCH_DATA_DIR": str(tmp_path / "data"),
             "PACTWATCH_PARSE_WORKERS": "1",
             "PACTWATCH_HEALTH_PORT": "0",
+            "PACTWATCH_FULL_TEXT": "never",  # items link to real hosts: no page is read
         }
     )
     env.update(extra)

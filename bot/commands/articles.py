@@ -89,12 +89,19 @@ class ArticleCommands(Gate):
                 )
             ]
             relevance: Evidence | None = None
+            sources = await self.svc.store.match_sources(stored.id)
+
+            def found_in(kind: str, hit_ref: str) -> str:
+                return "in the article page" if sources.get((kind, hit_ref)) == "page" else "in the feed"
+
             for kind, hit_ref, ev in await self.svc.store.article_matches(stored.id):
                 if kind == "fact" and hit_ref in facts:
-                    items.append(ReplyItem(title=f"Fact: {facts[hit_ref].title}", ref=hit_ref, evidence=ev))
+                    title = f"Fact: {facts[hit_ref].title} ({found_in(kind, hit_ref)})"
+                    items.append(ReplyItem(title=title, ref=hit_ref, evidence=ev))
                 elif kind == "watch" and hit_ref in own:
                     w = own[hit_ref]
-                    items.append(ReplyItem(title=f"Watch #{w.id}: {w.label or w.query}", evidence=ev))
+                    title = f"Watch #{w.id}: {w.label or w.query} ({found_in(kind, hit_ref)})"
+                    items.append(ReplyItem(title=title, evidence=ev))
                 elif kind == "relevance":
                     relevance = ev
             matched = len(items) - 1
@@ -108,8 +115,14 @@ class ArticleCommands(Gate):
                 if stored.relevant
                 else "It was not judged North Korea–Russia coverage."
             )
+            lines.append(
+                "Matched on the article page's text (fetched), not only the feed's."
+                if a.text_source == "page"
+                else "Matched on the feed's text (the article page was not used)."
+            )
             if relevance is not None:
-                items.insert(1, ReplyItem(title="Relevance", evidence=relevance))
+                title = f"Relevance ({found_in('relevance', '')})"
+                items.insert(1, ReplyItem(title=title, evidence=relevance))
             return Reply(title="Why this article matched", body=tuple(lines), items=tuple(items))
 
         return await self._run(caller, body)

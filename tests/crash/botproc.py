@@ -77,6 +77,7 @@ def bot_env(config: Path, data_dir: Path, srv: StandIns, *, crashpoint: str | No
         PACTWATCH_CONFIG=str(config),
         PACTWATCH_DATA_DIR=str(data_dir),
         PACTWATCH_ALLOW_PRIVATE_NETWORKS="true",
+        PACTWATCH_FULL_TEXT="never",
         DISCORD_TOKEN=DISCORD_TOKEN,
         DISCORD_API_BASE=srv.discord_base,
         SLACK_BOT_TOKEN=SLACK_BOT_TOKEN,

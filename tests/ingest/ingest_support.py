@@ -47,6 +47,7 @@ def make_settings(**overrides: Any) -> Settings:
         "parse_workers": 2,
         "parse_timeout_seconds": 10.0,
         "parse_memory_limit_mb": 512,
+        "full_text": "never",  # corpus items link to real hosts: never read their pages here
     }
     values.update(overrides)
     return Settings(**values)
