@@ -57,6 +57,14 @@ class _Robots:
     rules: Protego | None  # None: everything allowed
     until: float  # monotonic time the entry expires
     unreachable: bool = False
+    refused: str | None = None  # the network policy refused the host: why (the page is refused too)
+
+
+def _refused(res: FetchResult) -> bool:
+    """Whether the fetch failed because the network policy refused the address (trying again will not
+    help), rather than because of the server or the network."""
+    error = res.error or ""
+    return res.http_status is None and any(w in error for w in ("refused", "public internet", "URL"))
 
 
 def _origin(url: str) -> str:
@@ -103,6 +111,8 @@ class PageFetcher:
                 "failed", error="Google News links are not resolved to the publisher; the headline is used."
             )
         robots = await self._robots_for(url)
+        if robots.refused:
+            return PageFetch("failed", error=robots.refused)
         if robots.unreachable:
             return PageFetch("retry", error="The site's robots.txt could not be read; the page waits.")
         if robots.rules is not None and not robots.rules.can_fetch(url, ROBOTS_AGENT):
@@ -195,5 +205,7 @@ class PageFetcher:
             return _Robots(rules, until)
         if res.http_status is not None and 400 <= res.http_status < 500 and res.http_status != 429:
             return _Robots(None, until)  # no robots.txt: everything allowed
+        if _refused(res):
+            return _Robots(None, until, refused=res.error)
         # Unreachable (5xx, 429, network): disallowed for now, asked again soon.
         return _Robots(None, self._monotonic() + min(60.0, s.robots_cache_seconds), unreachable=True)

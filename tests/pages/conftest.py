@@ -1,0 +1,3 @@
+from tests.pages.site import site
+
+__all__ = ["site"]
