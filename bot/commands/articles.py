@@ -91,17 +91,20 @@ class ArticleCommands(Gate):
             relevance: Evidence | None = None
             sources = await self.svc.store.match_sources(stored.id)
 
-            def found_in(kind: str, hit_ref: str) -> str:
-                return "in the article page" if sources.get((kind, hit_ref)) == "page" else "in the feed"
+            def found_in(kind: str, hit_ref: str) -> tuple[str]:
+                page = sources.get((kind, hit_ref)) == "page"
+                return ("Found in the article's page." if page else "Found in the feed's text.",)
 
             for kind, hit_ref, ev in await self.svc.store.article_matches(stored.id):
                 if kind == "fact" and hit_ref in facts:
-                    title = f"Fact: {facts[hit_ref].title} ({found_in(kind, hit_ref)})"
-                    items.append(ReplyItem(title=title, ref=hit_ref, evidence=ev))
+                    title = f"Fact: {facts[hit_ref].title}"
+                    items.append(
+                        ReplyItem(title=title, ref=hit_ref, evidence=ev, lines=found_in(kind, hit_ref))
+                    )
                 elif kind == "watch" and hit_ref in own:
                     w = own[hit_ref]
-                    title = f"Watch #{w.id}: {w.label or w.query} ({found_in(kind, hit_ref)})"
-                    items.append(ReplyItem(title=title, evidence=ev))
+                    title = f"Watch #{w.id}: {w.label or w.query}"
+                    items.append(ReplyItem(title=title, evidence=ev, lines=found_in(kind, hit_ref)))
                 elif kind == "relevance":
                     relevance = ev
             matched = len(items) - 1
@@ -121,8 +124,9 @@ class ArticleCommands(Gate):
                 else "Matched on the feed's text (the article page was not used)."
             )
             if relevance is not None:
-                title = f"Relevance ({found_in('relevance', '')})"
-                items.insert(1, ReplyItem(title=title, evidence=relevance))
+                items.insert(
+                    1, ReplyItem(title="Relevance", evidence=relevance, lines=found_in("relevance", ""))
+                )
             return Reply(title="Why this article matched", body=tuple(lines), items=tuple(items))
 
         return await self._run(caller, body)

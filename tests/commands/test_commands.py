@@ -326,6 +326,8 @@ async def test_facts_fact_and_why(commands: Commands, admin: Caller, member: Cal
     titles = [i.title for i in why.items]
     assert titles[0] == "Kursk troops confirmed"
     assert "Fact: Troops in Kursk" in titles and f"Watch #{w.id}: front" in titles
+    assert all(i.lines == ("Found in the feed's text.",) for i in why.items[1:]), "where each match was found"
+    assert "Matched on the feed's text (the article page was not used)." in why.body
     by_id = await commands.why(member, str(aid))
     assert by_id.items[0].url == "http://n.example/k"
     # another server sees the fact but not this server's watch
