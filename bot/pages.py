@@ -38,6 +38,7 @@ from bot.store.repo import FeedRow, PageRow, Store, StoredArticle
 
 log = logging.getLogger(__name__)
 
+_LEASE_MARGIN_SECONDS = 30.0  # a page fetch's lease: its time limits plus this
 _DRAIN_ROUNDS = 20  # drain: rounds of "start what is due, wait for it" at most (a page's retries are later)
 
 
@@ -91,7 +92,8 @@ class PageReader:
         self.wake = wake
         self._jobs: dict[str, asyncio.Task[PageResults]] = {}
         self._again: set[str] = set()  # URLs asked for again while their job ran: it runs once more
-        self._feed_match: dict[int, MatchResult] = {}  # article id -> its feed-text match, until its page
+        # URL -> article id -> the article's feed-text match, while the URL's job runs.
+        self._feed_match: dict[str, dict[int, MatchResult]] = {}
         self.fetched = 0  # pages fetched (tests and benchmarks)
 
     def mode(self, feed: FeedRow) -> FullText:
@@ -114,7 +116,7 @@ class PageReader:
         if not urls:
             return []
         for n in new:
-            self._feed_match[n.id] = n.match
+            self._feed_match.setdefault(n.article.url, {})[n.id] = n.match
         await self.store.enqueue_pages(urls, now=self.clock())
         return [self._start(u) for u in urls]
 
@@ -159,6 +161,7 @@ class PageReader:
     def _finished(self, url: str, task: asyncio.Task[PageResults]) -> None:
         if self._jobs.get(url) is task:
             del self._jobs[url]
+            self._feed_match.pop(url, None)
 
     async def _job(self, url: str) -> PageResults:
         results: PageResults = {}
@@ -179,8 +182,12 @@ class PageReader:
         if row is None:
             return {}
         if row.state == "pending":
-            if row.next_try_at > self.clock():
-                return {}  # a later round takes it up
+            now = self.clock()
+            s = self.settings
+            lease = s.page_timeout_seconds + s.parse_timeout_seconds + _LEASE_MARGIN_SECONDS
+            until = now + timedelta(seconds=lease)
+            if not await self.store.claim_page(url, now=now, until=until):
+                return {}  # not due yet (a later round takes it up), or another process is reading it
             row = await self._fetch(row)
         if row.state != "done" or not row.text:
             return {}
@@ -227,8 +234,9 @@ class PageReader:
         matcher, _ = await self.matchers.current()
         items: list[tuple[int, str, MatchResult]] = []
         out: PageResults = {}
+        feed_matches = self._feed_match.get(url, {})
         for stored in waiting:
-            feed_match = self._feed_match.pop(stored.id, None)
+            feed_match = feed_matches.get(stored.id)
             article = stored.article
             if len(text) <= len(article.summary):
                 continue  # the feed said more: its text stays

@@ -533,34 +533,28 @@ class Poller:
     async def _read_pages(
         self, feed: FeedRow, new: list[NewArticle], *, wait_for_pages: bool
     ) -> tuple[list[NewArticle], set[int]]:
-        """Hand the articles that want their page to the page reader and wait for the pages up to
-        ``page_wait`` (or for all of them). Returns ``new`` with the page-matched articles replaced, and
-        their ids (their page job routed them); the others are routed on feed text now, and again by their
-        job when the page comes."""
+        """Hand the articles that want their page to the page reader; wait ``page_wait`` (or, with
+        ``wait_for_pages``, all it takes). Returns ``new`` with the articles matched on their page in time
+        (their job routed them) replaced, and their ids; the rest are routed on feed text now."""
         if self.pages is None:
             return new, set()
         try:
-            matcher, _ = await self.matchers.current()
-            want = self.pages.wanted(feed, new, matcher)
+            want = self.pages.wanted(feed, new, (await self.matchers.current())[0])
             tasks = await self.pages.submit(want) if want else []
         except Exception:
             log.exception("queueing the pages of %s failed; its items keep their feed text", feed.url)
             return new, set()
         if not tasks:
             return new, set()
-        timeout = None if wait_for_pages else self.policy.page_wait
-        done, _ = await asyncio.wait(set(tasks), timeout=timeout)
-        paged: PageResults = {}
-        for task in done:
-            if not task.cancelled() and task.exception() is None:
-                paged.update(task.result())
+        done, _ = await asyncio.wait(set(tasks), timeout=None if wait_for_pages else self.policy.page_wait)
         ids = {n.id for n in new}
+        paged = {a: r for t in done if not t.cancelled() and not t.exception() for a, r in t.result().items()}
         mine = {aid: r for aid, r in paged.items() if aid in ids}
-        replaced = [
+        new = [
             dataclasses.replace(n, article=mine[n.id][0], match=mine[n.id][1]) if n.id in mine else n
             for n in new
         ]
-        return replaced, set(mine)
+        return new, set(mine)
 
     async def _pause_over_budget(self, new: Sequence[NewArticle], now: datetime) -> int:
         """Pause each watch that did more work on an article than its budget, and tell its channel once

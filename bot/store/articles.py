@@ -246,11 +246,13 @@ class ArticlesMixin(StoreBase):
     # --- retention ---------------------------------------------------------------------------------
 
     async def delete_articles_before(self, cutoff: datetime) -> int:
-        """Retention: drop articles first seen before ``cutoff`` (their matches go with them), settled
+        """Retention: drop articles first seen before ``cutoff`` (their matches go with them), pages first
+        wanted before it, settled
         deliveries created before it, and the stories left without articles."""
 
         async def fn(c: AsyncConnection) -> int:
             res = await c.execute(sa.delete(t.articles).where(t.articles.c.first_seen < cutoff))
+            await c.execute(sa.delete(t.pages).where(t.pages.c.created_at < cutoff))
             await c.execute(
                 sa.delete(t.deliveries).where(
                     t.deliveries.c.status.in_(["sent", "rejected"]), t.deliveries.c.created_at < cutoff

@@ -52,6 +52,21 @@ class PagesMixin(StoreBase):
     async def get_page(self, url: str) -> PageRow | None:
         return await self._fetch_first("get_page", sa.select(t.pages).where(t.pages.c.url == url), _page_row)
 
+    async def claim_page(self, url: str, *, now: datetime, until: datetime) -> bool:
+        """Take a due pending page for one fetch: pushes its ``next_try_at`` to ``until`` (a lease) in the
+        same statement, so two processes never fetch it together; a fetch that dies lets the lease lapse
+        and the page comes due again. False when it is not due or another process took it."""
+
+        async def fn(c: AsyncConnection) -> bool:
+            res = await c.execute(
+                sa.update(t.pages)
+                .where(t.pages.c.url == url, t.pages.c.state == "pending", t.pages.c.next_try_at <= now)
+                .values(next_try_at=until)
+            )
+            return bool(res.rowcount)
+
+        return await self._write("claim_page", fn)
+
     async def due_pages(self, now: datetime, *, limit: int) -> list[str]:
         """The pending pages whose time has come, oldest first."""
         q = (

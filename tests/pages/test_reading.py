@@ -240,3 +240,15 @@ def test_the_pre_gate() -> None:
     )
     assert want_page("auto", article("Semiconductor exports rise"), short_chars=short, gate=with_watch)
     assert not want_page("auto", article("Semiconductor exports rise"), short_chars=short, gate=matcher)
+
+
+async def test_google_news_links_are_not_fetched(make_settings: Callable[..., Settings]) -> None:
+    """They lead to the publisher only through Google's scripts: the headline is what there is."""
+    settings = settings_for(make_settings, allow_private_networks=False)
+    async with Fetcher(settings) as fetcher:
+        pages = PageFetcher(fetcher, settings)
+        res = await pages.fetch(
+            "https://news.google.com/rss/articles/CBMiSmh0dHBzOi8vZXhhbXBsZS5pbnZhbGlk?oc=5"
+        )
+    assert res.status == "failed" and "Google News" in (res.error or "")
+    assert pages.requests == 0
