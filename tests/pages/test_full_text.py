@@ -11,6 +11,7 @@ from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 from bot.app import Services, build_services, sync_config_subscriptions
+from bot.commands import Caller, Commands
 from bot.models import FeedSpec
 from bot.settings import Settings
 from tests.conftest import FakeClock
@@ -91,6 +92,13 @@ async def test_the_page_text_is_matched_stored_and_quoted(
         evidence = {ref: ev for kind, ref, ev in await svc.store.article_matches(new.id) if kind == "fact"}
         assert "military assistance" in evidence["mutual_defense"].snippet
         assert len(await deliveries(svc, "facts")) == 1
+
+        why = await Commands(svc).why(
+            Caller(platform="console", tenant="", channel="facts", user_id="1"), site.url("/news/1")
+        )
+        assert "Matched on the article page's text (fetched), not only the feed's." in why.body
+        fact_items = [i for i in why.items if i.title.startswith("Fact: ")]
+        assert len(fact_items) == 2 and all(i.lines == ("Found in the article's page.",) for i in fact_items)
 
 
 async def test_one_fetch_per_link_across_feeds_and_restarts(
