@@ -202,3 +202,29 @@ async def test_full_text_never_and_general_news_fetch_nothing(
         site.pages["/never.xml"] = Page(feed_xml([item("1", site.url("/news/1"))]), "application/rss+xml")
         [new] = (await svc.poller.poll_feeds([feed], wait_for_pages=True)).new
         assert new.article.text_source == "feed" and site.count("/news/1") == 0
+
+
+async def test_a_page_that_fails_for_now_is_read_after_a_restart(
+    make_settings: Callable[..., Settings], site: Site, clock: FakeClock, db_url: str
+) -> None:
+    """A 503 keeps the page pending in the database; a later round of another process reads it, and the
+    item is matched again and alerts on what the page adds."""
+    site.pages["/news/1"] = Page(b"busy", status=503)
+    settings = settings_for(make_settings, db_url, page_retry_seconds=60.0)
+    async with services(settings, clock) as svc:
+        feed = await seeded_feed(svc, site, "/feed.xml", clock)
+        site.pages["/feed.xml"] = Page(feed_xml([item("1", site.url("/news/1"))]), "application/rss+xml")
+        [new] = (await svc.poller.poll_feeds([feed], wait_for_pages=True)).new
+        assert new.article.text_source == "feed" and new.match.fact_ids == ()
+        page = await svc.store.get_page(site.url("/news/1"))
+        assert page is not None and page.state == "pending" and page.attempts == 1
+        assert await deliveries(svc, "facts") == []
+    site.html("/news/1", article_page(TITLE, BODY))
+    clock.advance(minutes=2)
+    async with services(settings, clock) as svc:  # a restart
+        await svc.poller.poll_due()  # the round takes up the pages that came due
+        await svc.pages.drain()
+        stored = await svc.store.get_article(new.id)
+        assert stored is not None and stored.article.text_source == "page"
+        assert len(await deliveries(svc, "facts")) == 1
+    assert site.count("/news/1") == 2
