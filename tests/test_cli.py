@@ -78,8 +78,8 @@ def test_poll_once_json_lists_articles_then_none(tmp_path: Path) -> None:
     ]
     pact, weather = records
     assert set(pact) == {
-        "id", "feed", "source", "title", "text", "text_source", "url", "published", "lang", "relevant", "facts",
-        "watches",
+        "id", "feed", "source", "title", "text", "text_source", "url", "published", "lang", "relevant",
+        "facts", "watches",
     }  # fmt: skip
     assert pact["text_source"] == "feed", "a first poll reads no pages"
     assert pact["source"] == "Test feed", "credited to the feed's own title, not its file name"
