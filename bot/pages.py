@@ -56,8 +56,9 @@ def merge_matches(page: MatchResult, feed: MatchResult | None) -> MatchResult:
     something the extracted text leaves out). Pure."""
     if feed is None:
         return page
-    facts = page.facts + tuple(h for h in feed.facts if h.ref not in set(page.fact_ids))
-    watches = page.watches + tuple(h for h in feed.watches if h.ref not in set(page.watch_ids))
+    fact_ids, watch_ids = set(page.fact_ids), set(page.watch_ids)
+    facts = page.facts + tuple(h for h in feed.facts if h.ref not in fact_ids)
+    watches = page.watches + tuple(h for h in feed.watches if h.ref not in watch_ids)
     return MatchResult(
         relevant=page.relevant or feed.relevant,
         facts=facts,

@@ -247,8 +247,7 @@ class ArticlesMixin(StoreBase):
 
     async def delete_articles_before(self, cutoff: datetime) -> int:
         """Retention: drop articles first seen before ``cutoff`` (their matches go with them), pages first
-        wanted before it, settled
-        deliveries created before it, and the stories left without articles."""
+        wanted before it, settled deliveries created before it, and the stories left without articles."""
 
         async def fn(c: AsyncConnection) -> int:
             res = await c.execute(sa.delete(t.articles).where(t.articles.c.first_seen < cutoff))
