@@ -44,6 +44,7 @@ from functools import cached_property, lru_cache
 from pathlib import Path
 
 from bot.matching.evidence import build_evidence
+from bot.matching.subject import Sides, SubjectModel
 from bot.matching.view import Span, View
 from bot.models import Evidence
 from bot.settings import packaged_config_dir
@@ -184,6 +185,7 @@ class RelevanceModel:
         # In GROUP_NAMES order: the atoms are numbered as the groups are compiled.
         self._groups = {name: compile_spans(texts[name]) for name in GROUP_NAMES}
         self._atoms = frozenset().union(*(atoms for _, atoms in self._groups.values()))
+        self._subject = SubjectModel(compile_spans)
 
     def side_atoms(self) -> frozenset[int]:
         """The atoms that name either side in any form (state, capital, leaders, demonyms, army; English,
@@ -240,6 +242,8 @@ class RelevanceModel:
             kim_sentences = {a.sentence[k[0]] for k in kim_names} - third
             signals.update(a.sentence[p[0]] for p in g["putin"] if a.sentence[p[0]] in kim_sentences)
         if not prominent(a, signals, nk, ru):
+            return False, None
+        if self._subject.background(v, sides_of(a, nk, ru), lead_end_of(v)):
             return False, None
         token_spans = v.tokens.spans
         char_spans = [(token_spans[s][0], token_spans[e][1]) for s, e in fired]
@@ -348,6 +352,13 @@ def other_partner(a: _Article, nk: list[Span], ru: list[Span]) -> bool:
     """A headline about Russia and another state ("Putin visits Vietnam") with no North Korean name in it
     (the North Korean mention in the summary is background), or Russia paired with China."""
     return _elsewhere(a.v, nk, ru, a.g) or bool(a.g["china"])
+
+
+def sides_of(a: _Article, nk: list[Span], ru: list[Span]) -> Sides:
+    """The sentences naming each side (a compound names both), for the subject model."""
+    sentence, g = a.sentence, a.g
+    both = {sentence[c[0]] for c in g["compound"]}
+    return Sides(nk={sentence[n[0]] for n in nk + g["nk_army"]} | both, ru={sentence[r[0]] for r in ru} | both)
 
 
 def prominent(a: _Article, signals: set[int], nk: list[Span], ru: list[Span]) -> bool:

@@ -1,0 +1,153 @@
+"""Which pair of states an article is about: the subject model of the relevance rules.
+
+Naming North Korea and Russia together is not enough when the article is about another pair: Putin's visit
+to Vietnam that recalls the Pyongyang summit in a sentence, a preview of the Russia–Iran treaty that compares
+it with the North Korea pact, South Korea–Russia ties, China and North Korea marking their own treaty. The
+model weighs, for each pair, the sentences that name both of its sides (or name it as one unit: 북중, 한러,
+"Russia and China" as one actor): ``title`` in the headline, ``lead`` in the lead, ``body`` further on.
+
+An article is *about another pair* (``background`` names it) when that pair is named in the headline and
+outweighs North Korea–Russia there and in the text, unless North Korea–Russia has a passage of its own:
+``passage`` sentences in a row from one naming the pact's other side without the partner (an article on
+Putin in Hanoi that spends two sentences explaining the Pyongyang treaty), with at least ``passage_share``
+of the other pair's weight. A sentence naming Russia and China as one actor ("Russia and China urge") counts
+for Russia–China, not for North Korea–Russia.
+
+The partners, the pairs, the units and the weights (one table) are data: ``[subject]`` in
+``config/relevance.toml``.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+
+from bot.matching.view import Span, View
+from bot.settings import packaged_config_dir
+
+SpanCompiler = Callable[[str], tuple[Callable[[View], list[Span]], frozenset[int]]]
+WEIGHT_NAMES = ("title", "lead", "body", "passage", "passage_share")
+SIDES = ("ru", "nk")
+
+
+class SubjectConfigError(ValueError):
+    """A ``[subject]`` table that cannot be used."""
+
+
+@dataclass(frozen=True)
+class SubjectConfig:
+    """The subject model's data: its ``weights``, the ``partners`` (queries), the ``pairs`` (name → the side
+    shared with North Korea–Russia and the partner) and the ``units`` (pair name → query)."""
+
+    weights: dict[str, float]
+    partners: dict[str, str]
+    pairs: dict[str, tuple[str, str]]
+    units: dict[str, str]
+    observers: frozenset[str] = frozenset()
+
+
+def load_subject(path: Path) -> SubjectConfig:
+    """The ``[subject]`` table of ``path``. Raises ``SubjectConfigError`` saying what is wrong."""
+    try:
+        table = tomllib.loads(path.read_text(encoding="utf-8"))["subject"]
+        weights = {name: float(table["weights"][name]) for name in WEIGHT_NAMES}
+        partners = {name: " ".join(str(q).split()) for name, q in table["partners"].items()}
+        pairs = {name: (str(side), str(partner)) for name, (side, partner) in table["pairs"].items()}
+        units = {name: " ".join(str(q).split()) for name, q in table.get("units", {}).items()}
+        observers = frozenset(str(o) for o in table.get("observers", ()))
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError, KeyError, TypeError, ValueError) as err:
+        raise SubjectConfigError(
+            f"{path}: cannot read the [subject] table ({type(err).__name__}: {err}); it needs weights "
+            f"({', '.join(WEIGHT_NAMES)}), pairs and partners"
+        ) from None
+    bad = [n for n, (side, partner) in pairs.items() if side not in SIDES or partner not in partners]
+    bad += [n for n in units if n not in pairs] + sorted(observers - set(partners))
+    if bad:
+        raise SubjectConfigError(f"{path}: [subject] pairs or units with an unknown side or partner: {bad}")
+    return SubjectConfig(weights, partners, pairs, units, observers)
+
+
+@lru_cache(maxsize=1)
+def default_subject() -> SubjectConfig:
+    return load_subject(packaged_config_dir() / "relevance.toml")
+
+
+@dataclass
+class Sides:
+    """The sentences of one article that name each side of North Korea–Russia, and those naming Russia and
+    China as one actor (they are Russia–China's, not North Korea–Russia's)."""
+
+    nk: set[int]
+    ru: set[int]
+    joint: set[int] = field(default_factory=set)
+
+
+class SubjectModel:
+    """The model above, with its partner and unit queries compiled by the matcher."""
+
+    def __init__(self, compile_spans: SpanCompiler, config: SubjectConfig | None = None) -> None:
+        cfg = config or default_subject()
+        self.weights = cfg.weights
+        self.pairs = cfg.pairs
+        self.observers = cfg.observers
+        self._partners = {name: compile_spans(q) for name, q in cfg.partners.items()}
+        self._units = {name: compile_spans(q) for name, q in cfg.units.items()}
+
+    def _sentences(self, compiled: tuple[Callable[[View], list[Span]], frozenset[int]], v: View) -> set[int]:
+        spans_of, atoms = compiled
+        if atoms.isdisjoint(v.pos):
+            return set()
+        sentence = v.tokens.sentence
+        return {sentence[s[0]] for s in spans_of(v)}
+
+    def weight(self, sentences: set[int], title_end: int, lead_end: int) -> float:
+        """The weight of ``sentences``: headline ones (up to ``title_end``) weigh most, then the lead's (up to
+        ``lead_end``)."""
+        w = self.weights
+        return sum(w["title"] if s <= title_end else w["lead"] if s <= lead_end else w["body"] for s in sentences)
+
+    def background(self, v: View, sides: Sides, lead_end: int) -> str | None:
+        """The other pair this article is about, when North Korea–Russia is only its background; else None.
+        ``lead_end``: the number of the lead's last sentence."""
+        sentence = v.tokens.sentence
+        title_end = sentence[v.n_title - 1] if v.n_title else -1
+        if "russia_china" in self._units:
+            sides.joint |= self._sentences(self._units["russia_china"], v)
+        ours = (sides.nk & sides.ru) - sides.joint
+        mine = self.weight(ours, title_end, lead_end)
+        partner_sentences: dict[str, set[int]] = {}
+        for name, (shared, partner) in self.pairs.items():
+            if partner not in partner_sentences:
+                partner_sentences[partner] = self._sentences(self._partners[partner], v)
+            named = partner_sentences[partner]
+            unit = self._sentences(self._units[name], v) if name in self._units else set()
+            theirs = (named & (sides.ru if shared == "ru" else sides.nk)) | unit
+            if partner in self.observers:
+                theirs -= ours
+            if not theirs or min(theirs) > title_end:
+                continue  # not the headline's pair
+            other = self.weight(theirs, title_end, lead_end)
+            if other <= mine:
+                continue
+            own_side = sides.nk if shared == "ru" else sides.ru
+            run = _longest_passage(own_side - named - unit, named | unit, max(sentence, default=0))
+            if run >= self.weights["passage"] and mine >= self.weights["passage_share"] * other:
+                continue
+            return name
+        return None
+
+
+def _longest_passage(starts: set[int], stops: set[int], last: int) -> int:
+    """The longest run of sentences that starts at one of ``starts`` and goes on through sentences not in
+    ``stops``."""
+    best = 0
+    for s in starts:
+        n = s
+        while n + 1 <= last and n + 1 not in stops:
+            n += 1
+        best = max(best, n - s + 1)
+    return best
+
