@@ -358,7 +358,8 @@ def sides_of(a: _Article, nk: list[Span], ru: list[Span]) -> Sides:
     """The sentences naming each side (a compound names both), for the subject model."""
     sentence, g = a.sentence, a.g
     both = {sentence[c[0]] for c in g["compound"]}
-    return Sides(nk={sentence[n[0]] for n in nk + g["nk_army"]} | both, ru={sentence[r[0]] for r in ru} | both)
+    nk_sentences = {sentence[n[0]] for n in nk + g["nk_army"]}
+    return Sides(nk=nk_sentences | both, ru={sentence[r[0]] for r in ru} | both)
 
 
 def prominent(a: _Article, signals: set[int], nk: list[Span], ru: list[Span]) -> bool:

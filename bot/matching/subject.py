@@ -107,7 +107,9 @@ class SubjectModel:
         """The weight of ``sentences``: headline ones (up to ``title_end``) weigh most, then the lead's (up to
         ``lead_end``)."""
         w = self.weights
-        return sum(w["title"] if s <= title_end else w["lead"] if s <= lead_end else w["body"] for s in sentences)
+        return sum(
+            w["title"] if s <= title_end else w["lead"] if s <= lead_end else w["body"] for s in sentences
+        )
 
     def background(self, v: View, sides: Sides, lead_end: int) -> str | None:
         """The other pair this article is about, when North Korea–Russia is only its background; else None.
@@ -150,4 +152,3 @@ def _longest_passage(starts: set[int], stops: set[int], last: int) -> int:
             n += 1
         best = max(best, n - s + 1)
     return best
-

@@ -97,7 +97,8 @@ def hard_report(matcher: CompiledMatcher, errors: bool) -> dict[str, dict[str, f
             items = [i for h in HALVES if half in (h, "all") for i in hard_items(lang, h)]
             rel, facts = evaluate(matcher, items)
             neg = sum(1 for i in items if not i["relevant"])
-            print(f"{half:5} {lang} n={len(items):3} neg={neg:2}  relevance {rel.line()}  facts {facts.line()}")
+            head = f"{half:5} {lang} n={len(items):3} neg={neg:2}"
+            print(f"{head}  relevance {rel.line()}  facts {facts.line()}")
             scores[f"f1_{lang}"] = rel.f1
             total_rel.merge(rel)
             total_facts.merge(facts)
