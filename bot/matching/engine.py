@@ -33,6 +33,7 @@ from bot.matching.query import (
     parse_query,
 )
 from bot.matching.relevance import RelevanceModel
+from bot.matching.statement import StatementModel, without
 from bot.matching.text import tokenize
 from bot.matching.view import View
 from bot.models import Article, Evidence, Fact, Hit, MatchResult, WatchSpec
@@ -79,6 +80,8 @@ class CompiledMatcher:
             self._queries.append(Query(kind, ref, node, fast_test(node), constant))
         self._n_facts = len(facts)
         self._relevance = RelevanceModel(lambda text: span_group(builder, text))
+        self._statement = StatementModel(lambda text: span_group(builder, text))
+        self._fact_query = {q.ref: q for q in self._queries if q.kind == "fact"}
         # The page pre-gate: a side named in any form, or a positive word of any watch.
         watch_atoms = {
             self._atoms.atom(w)
@@ -130,6 +133,18 @@ class CompiledMatcher:
         """Whether ``article`` is North Korea–Russia coverage, with the evidence for it."""
         return self._relevance.judge(self.view(article))
 
+    def _stated(self, v: View, facts: tuple[Hit, ...]) -> tuple[Hit, ...]:
+        """``facts`` without the event facts that no sentence states: asked again without the words that a
+        marker of modality leaves unasserted, their query is false (``statement``)."""
+        unasserted = self._statement.unasserted(v)
+        kept = []
+        for hit in facts:
+            positions = unasserted.get(hit.ref)
+            if positions and not self._fact_query[hit.ref].test(without(v, positions)):
+                continue
+            kept.append(hit)
+        return tuple(kept) if len(kept) < len(facts) else facts
+
     def wants_page(self, article: Article) -> bool:
         """The cheap pre-gate for fetching an article's page: whether its title and teaser name either side
         in any form the relevance rules know (without a side no fact can match) or a word of any watch."""
@@ -142,6 +157,8 @@ class CompiledMatcher:
         fact_plan, watch_plan = self._plan_for(v.lang)
         queries = self._queries
         facts = fact_plan.hits(v, queries) if relevant else ()
+        if facts and not self._statement.facts.isdisjoint(h.ref for h in facts):
+            facts = self._stated(v, facts)
         over: list[str] = []
         watches = watch_plan.hits(v, queries, self._budget, over)
         return MatchResult(relevant, facts, watches, relevance_evidence, tuple(over))
