@@ -8,9 +8,9 @@ model weighs, for each pair, the sentences that name both of its sides (or name 
 
 An article is *about another pair* (``background`` names it) when that pair is named in the headline and
 outweighs North Korea–Russia there and in the text, unless North Korea–Russia has a passage of its own:
-``passage`` sentences in a row from one naming the pact's other side without the partner (an article on
-Putin in Hanoi that spends two sentences explaining the Pyongyang treaty), with at least ``passage_share``
-of the other pair's weight. A sentence naming Russia and China as one actor ("Russia and China urge") counts
+sentences in a row from one naming the pact's other side, none naming the partner (an article on Putin in
+Hanoi that ends on three sentences explaining the Pyongyang treaty) — ``long_passage`` of them, or
+``passage`` of them with at least ``passage_share`` of the other pair's weight. A sentence naming Russia and China as one actor ("Russia and China urge") counts
 for Russia–China, not for North Korea–Russia.
 
 The partners, the pairs, the units and the weights (one table) are data: ``[subject]`` in
@@ -29,7 +29,7 @@ from bot.matching.view import Span, View
 from bot.settings import packaged_config_dir
 
 SpanCompiler = Callable[[str], tuple[Callable[[View], list[Span]], frozenset[int]]]
-WEIGHT_NAMES = ("title", "lead", "body", "passage", "passage_share")
+WEIGHT_NAMES = ("title", "lead", "body", "passage", "passage_share", "long_passage")
 SIDES = ("ru", "nk")
 
 
@@ -136,7 +136,8 @@ class SubjectModel:
                 continue
             own_side = sides.nk if shared == "ru" else sides.ru
             run = _longest_passage(own_side - named - unit, named | unit, max(sentence, default=0))
-            if run >= self.weights["passage"] and mine >= self.weights["passage_share"] * other:
+            w = self.weights
+            if run >= w["long_passage"] or (run >= w["passage"] and mine >= w["passage_share"] * other):
                 continue
             return name
         return None
