@@ -231,7 +231,7 @@ class RelevanceModel:
         if with_nk:
             score += WEIGHTS["with_nk"]
             fired.extend(with_nk)
-        if not strong and other_partner(a, nk, ru):
+        if not strong and other_partner(a, nk, ru) and not self._subject.long_passage(v, sides_of(a, nk, ru)):
             score += WEIGHTS["other_partner"]
         if score < THRESHOLD:
             return False, None

@@ -9,7 +9,8 @@ of modality in their sentence —
 - ``hedged`` (not for military cooperation, reported as feared or suspected): "could", "might", 가능성,
   "может", "не исключили";
 - ``denied``: "denied", "nonsense", 부인, 정보가 없다, "отрицают", "беспочвенные";
-- ``hypothetical``: "if", "whether", 만약, "если";
+- ``hypothetical``: "if", "whether", 만약, "если"; "would" also covers the few words before it ("what
+  Russian fighter jets would mean");
 - ``future`` (shipments and troops only: pledges of cooperation are reports in themselves): "will",
   예정, "будет".
 
@@ -50,6 +51,7 @@ class Marker:
     covers: Covers
     facts: frozenset[str]
     words: str
+    scope: int | None = None  # words covered, when not the table's ``scope``
 
 
 @dataclass(frozen=True)
@@ -64,7 +66,13 @@ def load_statement(path: Path) -> StatementConfig:
     try:
         table = tomllib.loads(path.read_text(encoding="utf-8"))["statement"]
         markers = tuple(
-            Marker(str(m["name"]), m["covers"], frozenset(map(str, m["facts"])), " ".join(m["words"].split()))
+            Marker(
+                str(m["name"]),
+                m["covers"],
+                frozenset(map(str, m["facts"])),
+                " ".join(m["words"].split()),
+                int(m["scope"]) if "scope" in m else None,
+            )
             for m in table["marker"]
         )
         config = StatementConfig(int(table["scope"]), " ".join(table["stops"].split()), markers)
@@ -104,6 +112,7 @@ class StatementModel:
         for marker, (spans_of, atoms) in self._markers:
             if atoms.isdisjoint(v.pos):
                 continue
+            scope = marker.scope or self.scope
             for start, end in spans_of(v):
                 here = sentence[start]
                 covered: set[int] = set()
@@ -111,12 +120,12 @@ class StatementModel:
                     if stops is None:
                         stops = self._stop_positions(v)
                     i = end + 1
-                    while i <= min(end + self.scope, last) and sentence[i] == here and i not in stops:
+                    while i <= min(end + scope, last) and sentence[i] == here and i not in stops:
                         covered.add(i)
                         i += 1
                 else:
                     i = start - 1
-                    while i >= max(start - self.scope, 0) and sentence[i] == here:
+                    while i >= max(start - scope, 0) and sentence[i] == here:
                         covered.add(i)
                         i -= 1
                 for fact in marker.facts:

@@ -119,7 +119,48 @@ class SubjectModel:
         if "russia_china" in self._units:
             sides.joint |= self._sentences(self._units["russia_china"], v)
         ours = (sides.nk & sides.ru) - sides.joint
-        mine = self.weight(ours, title_end, lead_end)
+        ours_in_title = bool(ours) and min(ours) <= title_end
+        w = self.weights
+        for name, shared, named, theirs in self._pairs_named(v, sides, ours):
+            if min(theirs) > title_end:
+                continue  # not the headline's pair
+            # A pair in the headline also owns the sentences that name only its own side ("In Hanoi, he met
+            # To Lam"; "Kim thanked him"): they go on with the headline's story.
+            own_side = sides.nk if shared == "ru" else sides.ru
+            theirs = theirs | named
+            mine = self.weight(ours | (own_side if ours_in_title else set()), title_end, lead_end)
+            other = self.weight(theirs, title_end, lead_end)
+            if other <= mine:
+                continue
+            run = _longest_passage(own_side - theirs, theirs, max(sentence, default=0))
+            if run >= w["long_passage"] or (run >= w["passage"] and mine >= w["passage_share"] * other):
+                continue
+            return name
+        return None
+
+    def long_passage(self, v: View, sides: Sides) -> bool:
+        """Whether North Korea–Russia has a passage of ``long_passage`` sentences of its own in an article
+        whose headline names another pair: the relevance rules then keep it as coverage."""
+        sentence = v.tokens.sentence
+        title_end = sentence[v.n_title - 1] if v.n_title else -1
+        ours = (sides.nk & sides.ru) - sides.joint
+        for _, shared, named, theirs in self._pairs_named(v, sides, ours):
+            if min(theirs) <= title_end:
+                own_side = sides.nk if shared == "ru" else sides.ru
+                stops = theirs | named
+                if (
+                    _longest_passage(own_side - stops, stops, max(sentence, default=0))
+                    >= self.weights["long_passage"]
+                ):
+                    return True
+        return False
+
+    def _pairs_named(
+        self, v: View, sides: Sides, ours: set[int]
+    ) -> list[tuple[str, str, set[int], set[int]]]:
+        """Each other pair named in ``v``: its name, the side it shares, the sentences naming its partner and
+        those naming the pair (both sides, or the pair as one unit)."""
+        found = []
         partner_sentences: dict[str, set[int]] = {}
         for name, (shared, partner) in self.pairs.items():
             if partner not in partner_sentences:
@@ -129,18 +170,10 @@ class SubjectModel:
             theirs = (named & (sides.ru if shared == "ru" else sides.nk)) | unit
             if partner in self.observers:
                 theirs -= ours
-            if not theirs or min(theirs) > title_end:
-                continue  # not the headline's pair
-            other = self.weight(theirs, title_end, lead_end)
-            if other <= mine:
-                continue
-            own_side = sides.nk if shared == "ru" else sides.ru
-            run = _longest_passage(own_side - named - unit, named | unit, max(sentence, default=0))
-            w = self.weights
-            if run >= w["long_passage"] or (run >= w["passage"] and mine >= w["passage_share"] * other):
-                continue
-            return name
-        return None
+                named = named - ours
+            if theirs:
+                found.append((name, shared, named, theirs))
+        return found
 
 
 def _longest_passage(starts: set[int], stops: set[int], last: int) -> int:
