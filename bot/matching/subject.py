@@ -10,8 +10,9 @@ An article is *about another pair* (``background`` names it) when that pair is n
 outweighs North Korea–Russia there and in the text, unless North Korea–Russia has a passage of its own:
 sentences in a row from one naming the pact's other side, none naming the partner (an article on Putin in
 Hanoi that ends on three sentences explaining the Pyongyang treaty) — ``long_passage`` of them, or
-``passage`` of them with at least ``passage_share`` of the other pair's weight. A sentence naming Russia and China as one actor ("Russia and China urge") counts
-for Russia–China, not for North Korea–Russia.
+``passage`` of them with at least ``passage_share`` of the other pair's weight. A pair named in the headline
+also owns the sentences that name only its own side ("In Hanoi, he met To Lam"). A sentence naming Russia
+and China as one actor ("Russia and China urge") counts for Russia–China, not for North Korea–Russia.
 
 The partners, the pairs, the units and the weights (one table) are data: ``[subject]`` in
 ``config/relevance.toml``.
