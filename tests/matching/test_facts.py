@@ -47,24 +47,29 @@ EXAMPLES: dict[str, dict[str, tuple[list[str], list[str]]]] = {
             ["Russia-North Korea pact obliges mutual assistance if either is attacked",
              "Putin says treaty with Pyongyang provides for mutual defence | Kim Jong Un and Putin agreed to "
              "help each other in case of aggression.",
-             "North Korea says troops in Russia sent under Article 4 of treaty with Moscow"],
+             "North Korea says troops sent to Russia under Article 4, which obliges each side to help the "
+             "other if attacked"],
+            # Issue 18: naming Article 4 as the basis of a dispatch does not state the clause.
             ["NATO allies reaffirm Article 5 commitment to defend Poland against Russian attack",
+             "North Korea says troops in Russia sent under Article 4 of treaty with Moscow",
              "Russia and North Korea agree to open road bridge over Tumen river",
              "Putin meets Kim Jong Un, praises growing trade between Russia and North Korea"],
         ),
         "ko": (
             ["북러 조약, 한쪽이 침략당하면 지체없이 군사 원조 제공",
              "푸틴 \"북러 조약에 상호 지원 조항\"…김정은과 정상회담",
-             "북한, 러시아 파병은 북러 조약 제4조 이행이라고 주장"],
+             "북한 \"러시아 파병은 한쪽이 무력 침공을 받으면 지체없이 원조하는 조약 제4조 이행\""],
             ["한미 상호방위조약 70주년 기념식 열려",
+             "북한, 러시아 파병은 북러 조약 제4조 이행이라고 주장",
              "북러, 두만강 자동차 다리 착공식 개최",
              "김정은, 푸틴에게 생일 축전 보내 북러 친선 강조"],
         ),
         "ru": (
             ["Договор России и КНДР предусматривает взаимную помощь в случае нападения",
              "Путин: договор с Пхеньяном предполагает оказание помощи при агрессии против одной из сторон",
-             "КНДР направила войска в Россию согласно статье 4 договора с Москвой"],
+             "КНДР направила войска в Россию согласно статье 4, обязывающей помогать при нападении"],
             ["США и Филиппины обсудили договор о взаимной обороне",
+             "КНДР направила войска в Россию согласно статье 4 договора с Москвой",
              "Россия и КНДР открыли новый авиарейс Москва — Пхеньян",
              "Лавров провел переговоры с главой МИД КНДР Чхве Сон Хи о торговле"],
         ),
