@@ -30,6 +30,11 @@ them; nor is a headline about Russia and another partner (Putin in Hanoi) whose 
 is in its lead. Feed items — a title and a summary of a sentence or two — are all lead, so for them only the
 score counts.
 
+Last, the subject model (``bot/matching/subject.py``): an article whose headline is about another pair
+(Russia with Iran, Vietnam, Belarus, South Korea or China; China with North Korea) that outweighs North
+Korea–Russia, with no North Korea–Russia passage of its own, is about that pair; such a passage also lifts
+``other_partner``.
+
 The word groups (``config/relevance.toml``, packaged as ``bot/defaults/relevance.toml``) cover English,
 Korean and Russian, with inflections through the matcher's stems, Korean particles and prefixes.
 """
