@@ -7,7 +7,8 @@ reported. It does not count where the words that state it are *unasserted*: with
 of modality in their sentence —
 
 - ``hedged`` (not for military cooperation, reported as feared or suspected): "could", "might", 가능성,
-  "может", "не исключили";
+  "может", "не исключили" — but not a negated modal ("не может быть полным, пока санкции не отменены" is an
+  assertion);
 - ``denied``: "denied", "nonsense", 부인, 정보가 없다, "отрицают", "беспочвенные";
 - ``hypothetical``: "if", "whether", 만약, "если"; "would" also covers the few words before it ("what
   Russian fighter jets would mean");
@@ -52,6 +53,7 @@ class Marker:
     facts: frozenset[str]
     words: str
     scope: int | None = None  # words covered, when not the table's ``scope``
+    unless_after: str | None = None  # words that, right before the marker, cancel it ("не может": cannot)
 
 
 @dataclass(frozen=True)
@@ -72,6 +74,7 @@ def load_statement(path: Path) -> StatementConfig:
                 frozenset(map(str, m["facts"])),
                 " ".join(m["words"].split()),
                 int(m["scope"]) if "scope" in m else None,
+                " ".join(m["unless_after"].split()) if "unless_after" in m else None,
             )
             for m in table["marker"]
         )
@@ -100,6 +103,7 @@ class StatementModel:
         self.scope = cfg.scope
         self._stops = compile_spans(cfg.stops)
         self._markers = [(m, compile_spans(m.words)) for m in cfg.markers]
+        self._cancel = {i: compile_spans(m.unless_after) for i, m in enumerate(cfg.markers) if m.unless_after}
         self.facts = frozenset().union(*(m.facts for m in cfg.markers))
 
     def unasserted(self, v: View) -> dict[str, set[int]]:
@@ -109,11 +113,15 @@ class StatementModel:
         sentence = v.tokens.sentence
         last = len(sentence) - 1
         stops: set[int] | None = None
-        for marker, (spans_of, atoms) in self._markers:
+        for n, (marker, (spans_of, atoms)) in enumerate(self._markers):
             if atoms.isdisjoint(v.pos):
                 continue
             scope = marker.scope or self.scope
+            cancel = self._cancel.get(n)
+            cancelled = {e for _, e in cancel[0](v)} if cancel and not cancel[1].isdisjoint(v.pos) else set()
             for start, end in spans_of(v):
+                if start - 1 in cancelled:
+                    continue
                 here = sentence[start]
                 covered: set[int] = set()
                 if marker.covers == "after":

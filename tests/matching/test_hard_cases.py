@@ -209,6 +209,11 @@ CASES = [
         not_facts=("arms_transfers",),
     ),
     case(
+        "negated-modal", "ru", "Лавров в Пхеньяне: урегулирование невозможно без отмены санкций",
+        "Лавров заявил, что решение ядерной проблемы не может быть полным, пока санкции против КНДР не будут "
+        "отменены.", True, facts=("sanctions_resistance",),
+    ),
+    case(
         "hypothetical", "en", "What Russian fighter jets would mean for North Korea",
         "If Russia transferred fighter jets to North Korea, Pyongyang's air force would be transformed, "
         "analysts say.", True, not_facts=("military_cooperation", "arms_transfers"),
