@@ -267,6 +267,8 @@ def _check_files(settings: Settings) -> list[str]:
     from bot.feedlist import FeedListError, load_feed_list
     from bot.matching import CatalogError, load_catalog
     from bot.matching.relevance import RelevanceConfigError, default_groups
+    from bot.matching.statement import StatementConfigError, default_statement
+    from bot.matching.subject import SubjectConfigError, default_subject
     from bot.store.db import check_database_url
 
     problems: list[str] = []
@@ -278,10 +280,11 @@ def _check_files(settings: Settings) -> list[str]:
         load_catalog(settings.resolved_facts_file())
     except CatalogError as exc:
         problems += exc.problems
-    try:
-        default_groups()
-    except RelevanceConfigError as exc:
-        problems.append(str(exc))
+    for load_relevance_table in (default_groups, default_subject, default_statement):
+        try:
+            load_relevance_table()
+        except (RelevanceConfigError, SubjectConfigError, StatementConfigError) as exc:
+            problems.append(str(exc))
     problems += check_database_url(settings.db_url)
     return problems
 

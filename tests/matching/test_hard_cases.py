@@ -15,6 +15,7 @@ intelligence service. The scores on the hard sets themselves are checked at the 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 
 import pytest
 
@@ -359,3 +360,17 @@ def test_held_halves_meet_their_floors(catalog_matcher: CompiledMatcher) -> None
         assert measured[f"f1_{lang}"] >= HELD_FLOORS["f1"], (lang, measured)
     for name in ("precision", "recall", "facts_f1"):
         assert measured[name] >= HELD_FLOORS[name], (name, measured)
+
+
+def test_subject_and_statement_tables_give_one_clear_error(tmp_path: Path) -> None:
+    from bot.matching.statement import StatementConfigError, load_statement
+    from bot.matching.subject import SubjectConfigError, load_subject
+
+    broken = tmp_path / "relevance.toml"
+    broken.write_text("[groups]\nnk = 'x'\n", encoding="utf-8")
+    with pytest.raises(SubjectConfigError, match=r"\[subject\]"):
+        load_subject(broken)
+    with pytest.raises(StatementConfigError, match=r"\[statement\]"):
+        load_statement(broken)
+    config = scores.REPO / "config" / "relevance.toml"
+    assert load_subject(config).pairs and load_statement(config).markers
