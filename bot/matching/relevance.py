@@ -236,8 +236,11 @@ class RelevanceModel:
         if with_nk:
             score += WEIGHTS["with_nk"]
             fired.extend(with_nk)
-        if not strong and other_partner(a, nk, ru) and not self._subject.long_passage(v, sides_of(a, nk, ru)):
-            score += WEIGHTS["other_partner"]
+        sides: Sides | None = None
+        if not strong and other_partner(a, nk, ru):
+            sides = sides_of(a, nk, ru)
+            if not self._subject.long_passage(v, sides):
+                score += WEIGHTS["other_partner"]
         if score < THRESHOLD:
             return False, None
         signals = pair.cue_sentences | {a.sentence[s[0]] for s in fired}
@@ -248,7 +251,7 @@ class RelevanceModel:
             signals.update(a.sentence[p[0]] for p in g["putin"] if a.sentence[p[0]] in kim_sentences)
         if not prominent(a, signals, nk, ru):
             return False, None
-        if self._subject.background(v, sides_of(a, nk, ru), lead_end_of(v)):
+        if self._subject.background(v, sides or sides_of(a, nk, ru), lead_end_of(v)):
             return False, None
         token_spans = v.tokens.spans
         char_spans = [(token_spans[s][0], token_spans[e][1]) for s, e in fired]

@@ -84,6 +84,8 @@ class Sides:
     nk: set[int]
     ru: set[int]
     joint: set[int] = field(default_factory=set)
+    # The other pairs named in the article (``SubjectModel._pairs_named``), found on first use.
+    pairs: list[tuple[str, str, set[int], set[int]]] | None = None
 
 
 class SubjectModel:
@@ -96,6 +98,8 @@ class SubjectModel:
         self.observers = cfg.observers
         self._partners = {name: compile_spans(q) for name, q in cfg.partners.items()}
         self._units = {name: compile_spans(q) for name, q in cfg.units.items()}
+        compiled = [*self._partners.values(), *self._units.values()]
+        self._atoms = frozenset().union(*(atoms for _, atoms in compiled))
 
     def _sentences(self, compiled: tuple[Callable[[View], list[Span]], frozenset[int]], v: View) -> set[int]:
         spans_of, atoms = compiled
@@ -117,12 +121,11 @@ class SubjectModel:
         ``lead_end``: the number of the lead's last sentence."""
         sentence = v.tokens.sentence
         title_end = sentence[v.n_title - 1] if v.n_title else -1
-        if "russia_china" in self._units:
-            sides.joint |= self._sentences(self._units["russia_china"], v)
+        pairs = self._pairs_named(v, sides)
         ours = (sides.nk & sides.ru) - sides.joint
         ours_in_title = bool(ours) and min(ours) <= title_end
         w = self.weights
-        for name, shared, named, theirs in self._pairs_named(v, sides, ours):
+        for name, shared, named, theirs in pairs:
             if min(theirs) > title_end:
                 continue  # not the headline's pair
             # A pair in the headline also owns the sentences that name only its own side ("In Hanoi, he met
@@ -144,8 +147,7 @@ class SubjectModel:
         whose headline names another pair: the relevance rules then keep it as coverage."""
         sentence = v.tokens.sentence
         title_end = sentence[v.n_title - 1] if v.n_title else -1
-        ours = (sides.nk & sides.ru) - sides.joint
-        for _, shared, named, theirs in self._pairs_named(v, sides, ours):
+        for _, shared, named, theirs in self._pairs_named(v, sides):
             if min(theirs) <= title_end:
                 own_side = sides.nk if shared == "ru" else sides.ru
                 stops = theirs | named
@@ -156,14 +158,31 @@ class SubjectModel:
                     return True
         return False
 
-    def _pairs_named(
-        self, v: View, sides: Sides, ours: set[int]
-    ) -> list[tuple[str, str, set[int], set[int]]]:
-        """Each other pair named in ``v``: its name, the side it shares, the sentences naming its partner and
-        those naming the pair (both sides, or the pair as one unit)."""
-        found = []
+    def _pairs_named(self, v: View, sides: Sides) -> list[tuple[str, str, set[int], set[int]]]:
+        """Each other pair named in ``v`` whose partner (or unit) has a word in the headline: its name, the
+        side it shares, the sentences naming its partner and those naming the pair (both sides, or the pair
+        as one unit). Kept in ``sides`` (with ``joint``)."""
+        if sides.pairs is not None:
+            return sides.pairs
+        found: list[tuple[str, str, set[int], set[int]]] = []
+        sides.pairs = found
+        if self._atoms.isdisjoint(v.pos):
+            return found
+        pos, n_title = v.pos, v.n_title
+        in_title = {a for a in self._atoms.intersection(pos) if pos[a][0] < n_title}
+        headline = [
+            (name, shared, partner)
+            for name, (shared, partner) in self.pairs.items()
+            if not in_title.isdisjoint(self._partners[partner][1])
+            or (name in self._units and not in_title.isdisjoint(self._units[name][1]))
+        ]
+        if not headline:
+            return found  # only a pair named in the headline can be the article's subject
+        if "russia_china" in self._units:
+            sides.joint |= self._sentences(self._units["russia_china"], v)
+        ours = (sides.nk & sides.ru) - sides.joint
         partner_sentences: dict[str, set[int]] = {}
-        for name, (shared, partner) in self.pairs.items():
+        for name, shared, partner in headline:
             if partner not in partner_sentences:
                 partner_sentences[partner] = self._sentences(self._partners[partner], v)
             named = partner_sentences[partner]
