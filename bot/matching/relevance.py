@@ -19,6 +19,9 @@ show the two sides *interacting*. Each signal is a function below; ``WEIGHTS`` i
 - ``title`` +1: both sides in the title, with a cue or one of the strong signals (compound, troops, leaders);
 - ``with_nk`` +3: a Russian headline with a relationship word just before "с КНДР" / "с Пхеньяном" and no
   other actor (only when no strong signal and no Russian name fired);
+- ``act`` +3: without a pair in one sentence, a headline naming one side with a verb of shipping or a veto
+  and the other side in the first sentences of the lead ("Pyongyang shipped a million shells" / "…unloaded
+  at Vostochny in Russia's Far East");
 - ``other_partner`` −2: without a strong signal, a headline about Russia and another state with no North
   Korean name in it ("Putin visits Vietnam"), or Russia paired with China ("Russia and China veto").
 
@@ -68,6 +71,7 @@ WEIGHTS = {
     "pair_repeated": 1,
     "title": 1,
     "with_nk": 3,
+    "act": 3,
     "other_partner": -2,
 }
 THRESHOLD = 3
@@ -87,11 +91,12 @@ TROOPS_GAP_AFTER = 2  # words between a troop word and a later North Korean name
 LEAD_SENTENCES = 3  # sentences after the title that make an article's lead
 REPEATED_SENTENCES = 2  # sentences with a signal that make it coverage when none is in the title or lead
 MAX_MENTIONS = 64  # names of North Korea considered per article
+ACT_LEAD = 2  # sentences after the title in which the other side of a headline's act is looked for
 _KIM_TITLES_KO = ("위원장", "총비서", "국무위원장", "제1위원장", "제1비서", "원수")
 
 GROUP_NAMES = (
     "nk", "ru", "compound", "loose_pair", "troops", "nk_army", "nk_arms", "kim_bare", "third", "theatre",
-    "war", "putin", "kim", "china", "states", "actors", "partners", "strong", "weak",
+    "war", "putin", "kim", "china", "states", "actors", "partners", "strong", "weak", "acts",
 )  # fmt: skip
 
 
@@ -236,6 +241,10 @@ class RelevanceModel:
         if with_nk:
             score += WEIGHTS["with_nk"]
             fired.extend(with_nk)
+        act = [] if strong or pair.sentences or with_nk else one_side_act(a, nk, ru)
+        if act:
+            score += WEIGHTS["act"]
+            fired.extend(act)
         sides: Sides | None = None
         if not strong and other_partner(a, nk, ru):
             sides = sides_of(a, nk, ru)
@@ -354,6 +363,26 @@ def both_sides(a: _Article, nk: list[Span], ru: list[Span]) -> _Pair:
             found.best = [n, b] + ([cue_span] if cue_span else [])
             found.cue = cue
     return found
+
+
+def one_side_act(a: _Article, nk: list[Span], ru: list[Span]) -> list[Span]:
+    """One side's act toward the other split across the headline and the lead: a headline naming one side
+    with a verb of shipping or a veto ("Pyongyang shipped a million shells", "Moscow vetoes renewal of the
+    sanctions panel") and no other state, and the other side named in the lead's first ``ACT_LEAD``
+    sentences ("…unloaded at Vostochny in Russia's Far East", "…the sanctions on North Korea")."""
+    v, g, sentence = a.v, a.g, a.sentence
+    acts = [s for s in g["acts"] if s[0] < v.n_title] if g["acts"] else []
+    if not acts or any(s[0] < v.n_title for s in g["states"] + g["china"]):
+        return []
+    title_end = sentence[v.n_title - 1] if v.n_title else -1
+    for here, other in ((nk, ru), (ru, nk)):
+        named = [s for s in here if s[0] < v.n_title]
+        if not named or any(s[0] < v.n_title for s in other):
+            continue
+        lead = [s for s in other if title_end < sentence[s[0]] <= title_end + ACT_LEAD]
+        if lead and sentence[lead[0][0]] not in a.counted:
+            return [named[0], acts[0], lead[0]]
+    return []
 
 
 def other_partner(a: _Article, nk: list[Span], ru: list[Span]) -> bool:

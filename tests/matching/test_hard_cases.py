@@ -155,6 +155,38 @@ CASES = [
         "Об этом заявил министр обороны Южной Кореи, сославшись на данные разведки.", True,
         facts=("arms_transfers",),
     ),
+    case(
+        "one-side-split", "en", "Spy agency: Pyongyang shipped a million artillery shells since August",
+        "The shells were unloaded at the port of Vostochny in Russia's Far East and sent by train toward Ukraine.",
+        True, facts=("arms_transfers",),
+    ),
+    case(
+        "one-side-split", "en", "Moscow vetoes renewal of UN sanctions panel",
+        "The panel monitored the sanctions on North Korea's nuclear programme. Russia's envoy said the measures "
+        "had lost relevance.", True, facts=("sanctions_resistance",),
+    ),
+    case(
+        "one-side-split", "ko", "국정원 \"북, 8월 이후 포탄 100만발 반출\"",
+        "반출된 포탄은 러시아 두나이항과 보스토치니항에 하역돼 열차로 우크라이나 인근 탄약고로 옮겨졌다.", True,
+        facts=("arms_transfers",),
+    ),
+    case(
+        "one-side-split", "ru", "Москва наложила вето на продление мандата экспертов ООН",
+        "Эксперты следили за соблюдением санкций против КНДР.", True, facts=("sanctions_resistance",),
+    ),
+    case(
+        "one-side-split", "ru", "Пхеньян отправил миллион снарядов, сообщила разведка Южной Кореи",
+        "Снаряды выгрузили в российском порту Восточный и отправили по железной дороге к фронту.", True,
+        facts=("arms_transfers",),
+    ),
+    case(
+        "one-side-split-miss", "en", "Pyongyang sends condolences after earthquake",
+        "Russia and Turkey also sent messages.", False,
+    ),
+    case(
+        "one-side-split-miss", "en", "Russia vetoes UN resolution on Syria ceasefire",
+        "The vote came a day after North Korea tested a missile.", False,
+    ),
     # --- a substantial passage late in an article about something else: coverage ------------------------
     case(
         "late-passage", "en", "Putin wraps up Asia tour in Hanoi",
