@@ -22,7 +22,7 @@ from bot.matching.atoms import Atoms
 from bot.matching.catalog import FACT_QUERY_MAX_CHARS
 from bot.matching.compiler import Builder, fast_test, positive_terms, span_group
 from bot.matching.evidence import NO_TEXT_EVIDENCE
-from bot.matching.plan import Query, Section, plan_section
+from bot.matching.plan import DeferredEvidence, Query, Section, plan_section
 from bot.matching.query import (
     DEFAULT_MAX_DEPTH,
     Node,
@@ -138,12 +138,19 @@ class CompiledMatcher:
         marker of modality leaves unasserted, their query is false (``statement``)."""
         unasserted = self._statement.unasserted(v)
         kept = []
+        changed = False
         for hit in facts:
             positions = unasserted.get(hit.ref)
-            if positions and not self._fact_query[hit.ref].test(without(v, positions)):
-                continue
+            if positions:
+                query = self._fact_query[hit.ref]
+                stated = without(v, positions)
+                changed = True
+                if not query.test(stated):
+                    continue
+                # The evidence quotes a sentence that states the fact, not the hedged one.
+                hit = Hit(hit.kind, hit.ref, DeferredEvidence(query.root, stated))
             kept.append(hit)
-        return tuple(kept) if len(kept) < len(facts) else facts
+        return tuple(kept) if changed else facts
 
     def wants_page(self, article: Article) -> bool:
         """The cheap pre-gate for fetching an article's page: whether its title and teaser name either side
