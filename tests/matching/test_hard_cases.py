@@ -406,3 +406,16 @@ def test_subject_and_statement_tables_give_one_clear_error(tmp_path: Path) -> No
         load_statement(broken)
     config = scores.REPO / "config" / "relevance.toml"
     assert load_subject(config).pairs and load_statement(config).markers
+
+
+def test_a_stated_fact_quotes_the_sentence_that_states_it(catalog_matcher: CompiledMatcher) -> None:
+    """A denial and a claim of the same shipment: the fact stands, and its evidence is the claim."""
+    result = catalog_matcher.match(
+        make_article(
+            "North Korea and Russia deepen ties",
+            "Peskov denied that Russia had received North Korean shells. South Korea's spy agency said North "
+            "Korea shipped a million artillery shells to Russia.",
+        )
+    )
+    (hit,) = [h for h in result.facts if h.ref == "arms_transfers"]
+    assert "[shipped]" in hit.evidence.marked()
