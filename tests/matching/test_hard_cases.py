@@ -366,8 +366,11 @@ def test_every_category_in_every_language() -> None:
 # --- the hard sets ------------------------------------------------------------------------------------------
 
 # Measured on the held halves (python -m tests.matching.scores): relevance P 1.000 R 1.000, F1 1.000 in each
-# language; facts micro-F1 0.974. The floors sit a little below, so a regression fails.
-HELD_FLOORS = {"precision": 0.97, "recall": 0.97, "f1": 0.95, "facts_f1": 0.93}
+# language; facts micro-F1 0.974 (P 0.950 R 1.000). The floors sit a little below (one more error in a
+# language, or about two more fact errors), so a regression fails. The fresh parts, labelled after the rules
+# were tuned, measured relevance 1.000 / 1.000 and facts 0.969 (fresh), 0.889 (fresh2).
+HELD_FLOORS = {"precision": 0.97, "recall": 0.97, "f1": 0.95, "facts_f1": 0.95}
+FRESH_FLOORS = {"precision": 0.97, "recall": 0.97, "facts_f1": 0.85}
 
 
 def test_hard_sets_are_well_formed(catalog: tuple[object, ...]) -> None:
@@ -392,6 +395,13 @@ def test_held_halves_meet_their_floors(catalog_matcher: CompiledMatcher) -> None
         assert measured[f"f1_{lang}"] >= HELD_FLOORS["f1"], (lang, measured)
     for name in ("precision", "recall", "facts_f1"):
         assert measured[name] >= HELD_FLOORS[name], (name, measured)
+
+
+def test_fresh_parts_meet_their_floors(catalog_matcher: CompiledMatcher) -> None:
+    report = scores.hard_report(catalog_matcher, errors=False)
+    for part in scores.FRESH:
+        for name, floor in FRESH_FLOORS.items():
+            assert report[part][name] >= floor, (part, name, report[part])
 
 
 def test_subject_and_statement_tables_give_one_clear_error(tmp_path: Path) -> None:
