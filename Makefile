@@ -19,13 +19,14 @@ $(STAMP_RUN): $(BUILD_INPUTS) | $(BIN)/python
 	$(BIN)/python -m pip install --quiet -e .
 	touch $@
 
+# The cluster extra too: `make test` runs tests/cluster against the machine's PostgreSQL.
 $(STAMP_DEV): $(BUILD_INPUTS) | $(BIN)/python
-	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	$(BIN)/python -m pip install --quiet -e '.[dev,cluster]'
 	touch $@ $(STAMP_RUN)
 
 # The benchmarks' extra: reader, the poll benchmark's peer.
 $(STAMP_BENCH): $(BUILD_INPUTS) | $(BIN)/python
-	$(BIN)/python -m pip install --quiet -e '.[dev,bench]'
+	$(BIN)/python -m pip install --quiet -e '.[dev,bench,cluster]'
 	touch $@ $(STAMP_DEV) $(STAMP_RUN)
 
 run: $(STAMP_RUN)
