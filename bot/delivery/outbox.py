@@ -179,3 +179,7 @@ class OutboxSender:
             await asyncio.wait(waiters, timeout=interval, return_when=asyncio.FIRST_COMPLETED)
             for w in waiters:
                 w.cancel()
+        try:
+            await self.store.release_channels(self.owner)
+        except Exception as exc:  # they expire by themselves after the lease
+            log.warning("could not release this sender's channels: %s", describe_db_error(exc))

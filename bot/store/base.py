@@ -4,6 +4,7 @@ store goes through (``_read``/``_write``, retried on a locked or unreachable dat
 
 from __future__ import annotations
 
+import contextlib
 import uuid
 from collections.abc import Awaitable, Callable
 from typing import Any, Self, TypeVar
@@ -15,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from bot.store import tables as t
 from bot.store.db import make_engine, migrate, with_retry
+from bot.store.locks import held
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -49,6 +51,11 @@ class StoreBase:
 
     async def close(self) -> None:
         await self.engine.dispose()
+
+    def locked(self, key: int) -> contextlib.AbstractAsyncContextManager[None]:
+        """Hold the database's advisory lock ``key`` for a block (``bot.store.locks``; a no-op on SQLite,
+        where one process owns the database)."""
+        return held(self.engine, key)
 
     # --- plumbing ----------------------------------------------------------------------------------
 
