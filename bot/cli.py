@@ -102,6 +102,42 @@ def run() -> None:
 
 
 @main.command()
+def worker() -> None:
+    """One of several processes on a PostgreSQL database: polls feeds, sends digests and alerts."""
+    settings = _settings_or_exit()
+    _setup_logging(settings)
+    from bot.cluster.roles import require_postgresql
+    from bot.settings import ConfigurationError
+
+    try:
+        require_postgresql(settings, "worker")  # before anything loads the job queue
+    except ConfigurationError as exc:
+        click.echo(str(exc), err=True)
+        sys.exit(1)
+    from bot.cluster.worker import run_worker
+
+    _run_async(run_worker(settings), interrupted=0)
+
+
+@main.command()
+def gateway() -> None:
+    """The chat connection beside workers on PostgreSQL: answers commands (one active, others wait)."""
+    settings = _settings_or_exit()
+    _setup_logging(settings)
+    from bot.cluster.roles import require_postgresql
+    from bot.settings import ConfigurationError
+
+    try:
+        require_postgresql(settings, "gateway")
+    except ConfigurationError as exc:
+        click.echo(str(exc), err=True)
+        sys.exit(1)
+    from bot.cluster.gateway import run_gateway
+
+    _run_async(run_gateway(settings), interrupted=0)
+
+
+@main.command()
 @click.option("--once", is_flag=True, required=True, help="Poll every feed once now, then exit.")
 @click.option(
     "--feed",

@@ -224,6 +224,7 @@ class Settings(BaseSettings):
     # A job whose worker has not beaten for this long is stalled (its worker died) and is run again.
     worker_stalled_seconds: float = Field(60.0, gt=0)
     worker_stalled_sweep_seconds: int = Field(15, ge=1, le=60)  # how often stalled jobs are looked for
+    worker_upkeep_seconds: int = Field(30, ge=1, le=60)  # stories for seeded backlogs, held-alert summaries
     worker_shutdown_seconds: float = Field(30.0, gt=0)  # on SIGTERM, running polls get this long to end
     worker_job_poll_seconds: float = Field(2.0, gt=0)  # a worker looks for jobs at least this often
     worker_db_pool_size: int = Field(8, ge=2, le=100)  # the job queue's connections per worker
@@ -259,7 +260,7 @@ class Settings(BaseSettings):
 
     @model_validator(mode="after")
     def _check_workers(self) -> Settings:
-        for name in ("worker_dispatch_seconds", "worker_stalled_sweep_seconds"):
+        for name in ("worker_dispatch_seconds", "worker_stalled_sweep_seconds", "worker_upkeep_seconds"):
             if 60 % getattr(self, name):
                 raise ValueError(f"{name} must divide 60 (1, 2, 3, 4, 5, 6, 10, 12, 15, 20, 30 or 60)")
         if self.worker_stalled_seconds < 2 * self.worker_heartbeat_seconds:

@@ -13,9 +13,12 @@ import contextlib
 import enum
 import logging
 from collections.abc import AsyncIterator
+from typing import Literal
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+from bot.settings import ConfigurationError
 
 log = logging.getLogger(__name__)
 
@@ -146,3 +149,27 @@ async def held(engine: AsyncEngine, key: int) -> AsyncIterator[None]:
         yield
     finally:
         await _unlock_and_close(conn, key, shared=False)
+
+
+Role = Literal["run", "worker", "gateway"]
+
+
+class RoleConflict(ConfigurationError):
+    """A process that must not run beside those already on the database (one sentence)."""
+
+
+async def hold_role(engine: AsyncEngine, role: Role) -> HeldLock:
+    """Take this process's place on the database: ``run`` alone (exclusively), workers and gateways
+    together (shared). Raises ``RoleConflict`` when that place is taken; the lock goes with the process."""
+    lock = await try_hold(engine, LockKey.ROLE, shared=role != "run")
+    if lock is not None:
+        return lock
+    if role == "run":
+        raise RoleConflict(
+            "another `pactwatch run`, or `pactwatch worker` or `pactwatch gateway` processes, already use "
+            "this database; stop them first, or run only workers and a gateway against it."
+        )
+    raise RoleConflict(
+        f"a `pactwatch run` already uses this database, so `pactwatch {role}` cannot start beside it; stop "
+        "it first (workers and a gateway replace it)."
+    )

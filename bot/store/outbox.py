@@ -83,30 +83,38 @@ class OutboxMixin(StoreBase):
         )
 
         async def fn(c: AsyncConnection) -> list[Delivery]:
-            due = (
-                sa.select(t.deliveries.c.id, t.deliveries.c.subscription_id)
+            # First the channels: those with due deliveries that no other sender holds, leased now. Two
+            # claimers racing for one channel serialise on its row (the UPDATE waits for the other's
+            # lock, then checks again), so one of them gets it, and then all its deliveries in order.
+            channels = (
+                sa.select(t.deliveries.c.subscription_id)
                 .join(subs, subs.c.id == t.deliveries.c.subscription_id)
                 .where(*claimable, subs.c.platform.in_(list(platforms)), ~subs.c.paused, sender_free)
-                .order_by(t.deliveries.c.not_before, t.deliveries.c.id)
+                .group_by(t.deliveries.c.subscription_id)
+                .order_by(sa.func.min(t.deliveries.c.not_before), t.deliveries.c.subscription_id)
                 .limit(limit)
             )
-            if self.dialect == "postgresql":
-                due = due.with_for_update(of=t.deliveries, skip_locked=True)
-            found = list(await c.execute(due))
-            if not found:
+            wanted = [r.subscription_id for r in await c.execute(channels)]
+            if not wanted:
                 return []
-            # Lease the channels; a sender that got there first since the SELECT keeps its own (the
-            # UPDATE waits for its row lock, then checks again).
-            won = {
+            won = [
                 r.id
                 for r in await c.execute(
                     sa.update(subs)
-                    .where(subs.c.id.in_(sorted({r.subscription_id for r in found})), sender_free)
+                    .where(subs.c.id.in_(wanted), sender_free)
                     .values(sender_owner=owner, sender_until=until)
                     .returning(subs.c.id)
                 )
-            }
-            ids = [r.id for r in found if r.subscription_id in won]
+            ]
+            if not won:
+                return []
+            due = (
+                sa.select(t.deliveries.c.id)
+                .where(*claimable, t.deliveries.c.subscription_id.in_(won))
+                .order_by(t.deliveries.c.not_before, t.deliveries.c.id)
+                .limit(limit)
+            )
+            ids = [r.id for r in await c.execute(due)]
             if not ids:
                 return []
             # On SQLite the SELECT above runs before the transaction takes the write lock, so another
