@@ -24,6 +24,9 @@ async def run_worker(settings: Settings, *, stop: asyncio.Event | None = None) -
     """Run until SIGINT/SIGTERM (or ``stop``): then running polls get ``worker_shutdown_seconds`` to end,
     the outbox sender hands back its channels, and the process exits 0."""
     require_postgresql(settings, "worker")
+    if settings.log_level != "DEBUG":
+        # Procrastinate logs every job it defers, starts and ends at INFO: thousands of lines an hour.
+        logging.getLogger("procrastinate").setLevel(logging.WARNING)
     stop = stop or asyncio.Event()
     stop_on_signals(stop)
     async with build_services(settings, live=False) as svc:

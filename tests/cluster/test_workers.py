@@ -212,6 +212,12 @@ async def run_cluster(
     window = ended - seeded_at
     per_feed = [sum(1 for at in srv.fetched.get(f, []) if seeded_at <= at <= ended) for f in FEEDS]
     expected = window / INTERVAL
+    gaps = sorted(
+        b - a
+        for f in FEEDS
+        for a, b in zip(srv.fetched.get(f, []), srv.fetched.get(f, [])[1:], strict=False)
+        if a >= seeded_at
+    )
 
     # The killed worker's feeds: polled again (by the others) within one interval of the kill.
     recovery = []
@@ -239,7 +245,9 @@ async def run_cluster(
         f"test {time.monotonic() - started:.0f} s\n"
         f"fetches after the first poll over {window:.1f} s: {sum(per_feed)} in all, per feed min "
         f"{min(per_feed)} max {max(per_feed)} (expected about {expected:.1f} per feed, "
-        f"{expected * len(FEEDS):.0f} in all)\n"
+        f"{expected * len(FEEDS):.0f} in all); seconds between two fetches of a feed: median "
+        f"{gaps[len(gaps) // 2] if gaps else 0:.1f}, min {min(gaps, default=0):.1f}, "
+        f"max {max(gaps, default=0):.1f}\n"
         f"items published after the first poll: {len(tags)}; posted: {sum(counts.values())}; "
         f"not exactly once: {len(duplicates)}; first-poll items posted: {len(backlog_posted)}\n"
         f"killed worker's in-flight feeds: {len(killed_feeds)}; polled again after "
