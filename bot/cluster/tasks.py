@@ -101,7 +101,6 @@ def register_tasks(app: procrastinate.App, svc: Services) -> Tasks:
             return "gone"
         if feed.next_poll_at is not None and feed.next_poll_at > now:
             return "not due"  # polled meanwhile (a job queued twice, or retried after its poll ended)
-        log.info("LAGDEBUG %s %.2f", feed.name, (now - feed.next_poll_at).total_seconds() if feed.next_poll_at else -1)
         holder = await store.feed_lease_holder(feed_id)
         if holder is not None and holder != svc.poller.owner:
             # The job's lock means no other worker polls this feed now: a lease left behind is a dead
@@ -118,10 +117,7 @@ def register_tasks(app: procrastinate.App, svc: Services) -> Tasks:
                 log.info(
                     "feed %s: took over the poll lease of %s", feed.name or feed_id, holder.split(":")[0]
                 )
-        import time as _t
-        _t0 = _t.monotonic()
         report = await svc.poller.poll_feeds([feed], keep_articles=False)
-        log.info("DURDEBUG %s %.2f %s", feed.name, _t.monotonic() - _t0, report.outcomes[0].status if report.outcomes else "-")
         count_round(svc.metrics, report)
         outcome = report.outcomes[0].status if report.outcomes else "skipped"
         if report.articles:
@@ -143,7 +139,6 @@ def register_tasks(app: procrastinate.App, svc: Services) -> Tasks:
             except AlreadyEnqueued:
                 continue  # one poll of this feed waits already
             queued += 1
-        log.info("DISPDEBUG %d", queued)
         return queued
 
     @app.periodic(cron="* * * * *", periodic_id="digests")

@@ -75,6 +75,8 @@ parse_workers = 1
 health_port = 0
 console = "off"
 worker_concurrency = 16
+# All the feeds are on one host here (127.0.0.1): let a worker fetch as many at once as it runs polls.
+fetch_per_host_concurrency = 16
 worker_dispatch_seconds = 1
 worker_heartbeat_seconds = 1
 worker_stalled_seconds = 3
