@@ -36,6 +36,9 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 POLL_FEED = "pactwatch.poll_feed"
+# The periodic tasks go before waiting polls whenever a worker has a free slot: a dispatch held up behind
+# a burst of polls would make every feed late.
+UPKEEP_PRIORITY = 10
 
 
 def libpq_url(db_url: str) -> str:
@@ -125,7 +128,7 @@ def register_tasks(app: procrastinate.App, svc: Services) -> Tasks:
         return outcome
 
     @app.periodic(cron=every(s.worker_dispatch_seconds), periodic_id="dispatch")
-    @app.task(name="pactwatch.dispatch_due_feeds", lock="pactwatch.dispatch")
+    @app.task(name="pactwatch.dispatch_due_feeds", lock="pactwatch.dispatch", priority=UPKEEP_PRIORITY)
     async def dispatch_due_feeds(timestamp: int) -> int:
         try:
             await svc.pages.resume_due()  # pages left pending by an earlier poll, here or elsewhere
@@ -142,7 +145,7 @@ def register_tasks(app: procrastinate.App, svc: Services) -> Tasks:
         return queued
 
     @app.periodic(cron="* * * * *", periodic_id="digests")
-    @app.task(name="pactwatch.send_digests", lock="pactwatch.digests")
+    @app.task(name="pactwatch.send_digests", lock="pactwatch.digests", priority=UPKEEP_PRIORITY)
     async def send_digests(timestamp: int) -> int:
         sent = 0
         for sub in await store.list_subscriptions():
@@ -151,13 +154,13 @@ def register_tasks(app: procrastinate.App, svc: Services) -> Tasks:
         return sent
 
     @app.periodic(cron=every(s.worker_upkeep_seconds), periodic_id="upkeep")
-    @app.task(name="pactwatch.digest_upkeep", lock="pactwatch.upkeep")
+    @app.task(name="pactwatch.digest_upkeep", lock="pactwatch.upkeep", priority=UPKEEP_PRIORITY)
     async def digest_upkeep(timestamp: int) -> int:
         await svc.clusterer.cluster_pending()
         return await svc.summaries.send()
 
     @app.periodic(cron="17 3 * * *", periodic_id="retention")
-    @app.task(name="pactwatch.retention", lock="pactwatch.retention")
+    @app.task(name="pactwatch.retention", lock="pactwatch.retention", priority=UPKEEP_PRIORITY)
     async def retention(timestamp: int) -> int:
         cutoff = svc.clock() - timedelta(days=s.retention_days)
         removed = await store.delete_articles_before(cutoff)
@@ -166,7 +169,7 @@ def register_tasks(app: procrastinate.App, svc: Services) -> Tasks:
         return removed
 
     @app.periodic(cron=every(s.worker_stalled_sweep_seconds), periodic_id="stalled")
-    @app.task(name="pactwatch.retry_stalled_jobs", lock="pactwatch.stalled")
+    @app.task(name="pactwatch.retry_stalled_jobs", lock="pactwatch.stalled", priority=UPKEEP_PRIORITY)
     async def retry_stalled_jobs(timestamp: int) -> int:
         manager = app.job_manager
         stalled = list(await manager.get_stalled_jobs(seconds_since_heartbeat=s.worker_stalled_seconds))
