@@ -48,16 +48,16 @@ async def test_the_standby_takes_over_when_the_active_gateway_dies(pg_url: str, 
     a = await start(env, logs[0])
     b: asyncio.subprocess.Process | None = None
     try:
-        await logged(logs[0], "is active", within=60)
+        await logged(logs[0], "is active:", within=60)
         b = await start(env, logs[1])
         await logged(logs[1], "is a standby", within=60)
         await asyncio.sleep(1.5)  # a few of the standby's tries: it stays a standby while the active lives
-        assert "is active" not in tail(logs[1])
+        assert "is active:" not in tail(logs[1])
 
         a.send_signal(signal.SIGKILL)
         killed = time.monotonic()
         await a.wait()
-        await logged(logs[1], "is active", within=30)
+        await logged(logs[1], "is active:", within=30)
         print(
             f"\nthe standby took over {time.monotonic() - killed:.1f} s after the active gateway was killed"
         )
