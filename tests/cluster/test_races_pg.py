@@ -12,6 +12,7 @@ from typing import Any
 from bot.app import Services
 from bot.delivery.outbox import OutboxSender
 from bot.models import Alert, Delivery, SendResult
+from bot.poller import NewArticle
 from bot.store.repo import PlannedDelivery
 from tests.cluster.test_workers import WORDS
 from tests.conftest import FakeClock
@@ -53,19 +54,43 @@ async def test_copies_routed_by_two_workers_at_once_join_one_story(
         assert len(alerts) == 5, "one alert per story, whichever worker routed its first copy"
 
 
-async def test_the_hourly_cap_holds_when_two_workers_route_at_once(
+async def test_the_hourly_cap_holds_when_workers_route_at_once(
     services: Callable[..., Any], pg_url: str, clock: FakeClock
 ) -> None:
-    async with two(services, pg_url, alerts_per_channel_per_hour=3) as (a, b):
+    async with contextlib.AsyncExitStack() as stack:
+        workers = [
+            await stack.enter_async_context(services(database_url=pg_url, alerts_per_channel_per_hour=3))
+            for _ in range(4)
+        ]
+        a = workers[0]
         sub = await a.store.upsert_subscription(
             platform="console", channel="cap", now=clock(), alerts="facts"
         )
+        # Each worker has its articles stored and matched; then all route at once.
+        batches = []
+        for w, svc in enumerate(workers):
+            ids = await ingest(
+                svc, [treaty(10 * w + i, clock, source=f"W{w}S{i}") for i in range(2)], route=False
+            )
+            batches.append(await new_articles(svc, ids))
         await asyncio.gather(
-            ingest(a, [treaty(i, clock, source=f"A{i}") for i in range(4)]),
-            ingest(b, [treaty(i, clock, source=f"B{i}") for i in range(10, 14)]),
+            *(svc.router.route(new, clock()) for svc, new in zip(workers, batches, strict=True))
         )
         statuses = [r.status for r in await a.store.deliveries_for(sub.id) if r.kind == "alert"]
         assert sorted(statuses) == ["held"] * 5 + ["pending"] * 3
+
+
+async def new_articles(svc: Services, ids: list[int]) -> list[NewArticle]:
+    """The stored articles ``ids`` as the poller hands them to the router."""
+    matcher, _ = await svc.matchers.current()
+    out = []
+    for aid in ids:
+        stored = await svc.store.get_article(aid)
+        assert stored is not None
+        feed = await svc.store.get_feed(stored.feed_id)
+        assert feed is not None
+        out.append(NewArticle(aid, feed, stored.article, matcher.match(stored.article), False))
+    return out
 
 
 class RecordingSink:
