@@ -96,8 +96,8 @@ def register_tasks(app: procrastinate.App, svc: Services) -> Tasks:
     s = svc.settings
     store = svc.store
 
-    @app.task(name=POLL_FEED, pass_context=True)
-    async def poll_feed(context: Any, feed_id: int) -> str:
+    @app.task(name=POLL_FEED)
+    async def poll_feed(feed_id: int) -> str:
         feed = await store.get_feed(feed_id)
         now = svc.clock()
         if feed is None or not feed.enabled:
