@@ -4,9 +4,10 @@ store goes through (``_read``/``_write``, retried on a locked or unreachable dat
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any, Self, TypeVar
 
 import sqlalchemy as sa
@@ -40,6 +41,7 @@ class StoreBase:
         self.engine = engine
         self.retry_attempts = retry_attempts
         self.dialect = engine.dialect.name
+        self._local_locks: dict[int, asyncio.Lock] = {}
 
     @classmethod
     async def open(cls, url: str, *, retry_attempts: int = 8) -> Self:
@@ -52,10 +54,14 @@ class StoreBase:
     async def close(self) -> None:
         await self.engine.dispose()
 
-    def locked(self, key: int) -> contextlib.AbstractAsyncContextManager[None]:
-        """Hold the database's advisory lock ``key`` for a block (``bot.store.locks``; a no-op on SQLite,
-        where one process owns the database)."""
-        return held(self.engine, key)
+    @contextlib.asynccontextmanager
+    async def locked(self, key: int) -> AsyncIterator[None]:
+        """Hold the database's advisory lock ``key`` for a block (``bot.store.locks``; on SQLite, where one
+        process owns the database, only this process's lock). This process's lock comes first, so at most
+        one of its connections waits for the database's: many concurrent polls cannot empty the pool."""
+        local = self._local_locks.setdefault(key, asyncio.Lock())
+        async with local, held(self.engine, key):
+            yield
 
     # --- plumbing ----------------------------------------------------------------------------------
 
