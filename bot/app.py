@@ -395,6 +395,7 @@ async def run_service(settings: Settings, *, stop: asyncio.Event | None = None) 
             loop.add_signal_handler(sig, on_signal)
 
     async with build_services(settings, live=True) as svc, _single_node(svc):
+        await svc.store.release_channels(None)
         await sync_operator_feeds(svc)
         svc.metrics.set_role("run")
         feeds = await svc.store.list_feeds()

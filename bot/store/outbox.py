@@ -186,15 +186,16 @@ class OutboxMixin(StoreBase):
 
         return await self._write("finish_delivery", fn)
 
-    async def release_channels(self, owner: str) -> None:
-        """Give up ``owner``'s channel leases (a sender stopping), so another sender takes them at once."""
+    async def release_channels(self, owner: str | None) -> None:
+        """Give up ``owner``'s channel leases (a sender stopping), so another sender takes them at once;
+        every channel's with None (``run`` starting: it is the database's only sender, and a lease left
+        by its previous life would hold new deliveries back until it expired)."""
 
         async def fn(c: AsyncConnection) -> None:
-            await c.execute(
-                sa.update(t.subscriptions)
-                .where(t.subscriptions.c.sender_owner == owner)
-                .values(sender_owner=None, sender_until=None)
-            )
+            q = sa.update(t.subscriptions).where(t.subscriptions.c.sender_owner.is_not(None))
+            if owner is not None:
+                q = q.where(t.subscriptions.c.sender_owner == owner)
+            await c.execute(q.values(sender_owner=None, sender_until=None))
 
         await self._write("release_channels", fn)
 
