@@ -6,48 +6,14 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
-import socket
-import sys
 import time
 from pathlib import Path
 
 import pytest
 
-from tests.crash.botproc import REPO
+from tests.cluster.procs import free_port, health, start
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(180)]
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-async def start(env: dict[str, str], log: Path, port: int) -> asyncio.subprocess.Process:
-    out = open(log, "wb")  # noqa: SIM115, ASYNC230 - the process writes it until it ends
-    return await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "bot",
-        "gateway",
-        cwd=str(REPO),
-        env={**env, "PACTWATCH_HEALTH_PORT": str(port)},
-        stdout=out,
-        stderr=out,
-    )
-
-
-async def health(port: int) -> tuple[dict[str, object], str]:
-    """/healthz's body and /metrics' text of the process on ``port``."""
-    import aiohttp
-
-    async with aiohttp.ClientSession() as http:
-        async with http.get(f"http://127.0.0.1:{port}/healthz") as r:
-            body = await r.json()
-        async with http.get(f"http://127.0.0.1:{port}/metrics") as r:
-            text = await r.text()
-    return body, text
 
 
 def tail(log: Path) -> str:
@@ -72,11 +38,11 @@ async def test_the_standby_takes_over_when_the_active_gateway_dies(pg_url: str, 
     env.update(PACTWATCH_CONFIG=str(config), PACTWATCH_DATA_DIR=str(tmp_path / "data"), DATABASE_URL=pg_url)
     logs = [tmp_path / "a.log", tmp_path / "b.log"]
     ports = [free_port(), free_port()]
-    a = await start(env, logs[0], ports[0])
+    a = await start("gateway", env, logs[0], port=ports[0])
     b: asyncio.subprocess.Process | None = None
     try:
         await logged(logs[0], "is active:", within=60)
-        b = await start(env, logs[1], ports[1])
+        b = await start("gateway", env, logs[1], port=ports[1])
         await logged(logs[1], "is a standby", within=60)
         await asyncio.sleep(1.5)  # a few of the standby's tries: it stays a standby while the active lives
         assert "is active:" not in tail(logs[1])

@@ -14,7 +14,7 @@ from bot.delivery.outbox import OutboxSender
 from bot.models import Alert, Delivery, SendResult
 from bot.poller import NewArticle
 from bot.store.repo import PlannedDelivery
-from tests.cluster.test_workers import WORDS
+from tests.cluster.procs import WORDS
 from tests.conftest import FakeClock
 from tests.digest.conftest import article, ingest
 

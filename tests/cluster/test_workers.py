@@ -11,16 +11,15 @@ from __future__ import annotations
 import asyncio
 import random
 import signal
-import string
-import sys
 import time
 from datetime import timedelta
 from pathlib import Path
 
 import pytest
 
+from tests.cluster.procs import WORDS, free_port, health, start
 from tests.conftest import throwaway_pg_database
-from tests.crash.botproc import DISCORD_CHANNEL, FACTS_TOML, REPO, bot_env
+from tests.crash.botproc import DISCORD_CHANNEL, FACTS_TOML, bot_env
 from tests.crash.standins import Item, StandIns, now_utc, running_standins
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(420)]
@@ -30,10 +29,6 @@ INTERVAL = 10  # poll_interval_seconds (its smallest allowed value)
 ROUNDS = 4  # items published after the first poll: one per feed per round …
 ROUND_GAP = 5.0  # … every this many seconds
 FEED_DELAY = 1.0  # every feed answers after this long, so each worker always has polls in flight
-WORDS = [
-    "".join(random.Random(i).choices(string.ascii_lowercase, k=random.Random(i + 7).randint(5, 9)))
-    for i in range(4000)
-]
 
 
 def publish(srv: StandIns, n: int) -> list[Item]:
@@ -113,13 +108,6 @@ async def wait_until(what: str, check: object, *, within: float, every: float = 
         await asyncio.sleep(every)
 
 
-async def start_worker(env: dict[str, str], log: Path) -> asyncio.subprocess.Process:
-    out = open(log, "wb")  # noqa: SIM115, ASYNC230 - the process writes it until it ends
-    return await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "bot", "worker", cwd=str(REPO), env=env, stdout=out, stderr=out
-    )
-
-
 async def test_three_workers_share_the_feeds_and_post_each_item_once(tmp_path: Path) -> None:
     pytest.importorskip(
         "procrastinate", reason="the cluster extra is not installed: pip install 'pactwatch[cluster]'"
@@ -160,8 +148,9 @@ async def run_cluster(
         backlog |= {item.tag for item in publish(srv, 900 + n)}
     srv.feed_delay.update(dict.fromkeys(FEEDS, FEED_DELAY))
 
-    for log in logs:
-        procs.append(await start_worker(env, log))
+    port = free_port()  # the second worker (it survives) serves /healthz and /metrics
+    for i, log in enumerate(logs):
+        procs.append(await start("worker", env, log, port=port if i == 1 else 0))
 
     async def all_seeded() -> bool:
         try:
@@ -230,6 +219,12 @@ async def run_cluster(
     for name in killed_feeds:
         after = [at for at in srv.fetched.get(name, []) if at > killed_at]
         recovery.append(after[0] - killed_at if after else float("inf"))
+
+    body, metrics = await health(port)
+    polls = next(
+        float(ln.split()[-1]) for ln in metrics.splitlines() if ln.startswith("pactwatch_polls_total")
+    )
+    assert body["role"] == "worker" and 'pactwatch_role{role="worker"} 1.0' in metrics and polls > 0
 
     # SIGTERM stops the rest cleanly.
     term_at = time.monotonic()
