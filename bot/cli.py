@@ -132,9 +132,13 @@ def gateway() -> None:
     except ConfigurationError as exc:
         click.echo(str(exc), err=True)
         sys.exit(1)
-    from bot.cluster.gateway import run_gateway
+    from bot.cluster.gateway import GatewayLockLost, run_gateway
 
-    _run_async(run_gateway(settings), interrupted=0)
+    try:
+        _run_async(run_gateway(settings), interrupted=0)
+    except GatewayLockLost as exc:
+        click.echo(str(exc), err=True)
+        sys.exit(1)
 
 
 @main.command()
