@@ -207,6 +207,7 @@ async def _poll_once(settings: Settings, feed_args: tuple[str, ...], as_json: bo
         for o in report.errors:
             click.echo(f"feed {o.feed.name or o.feed.url}: {o.error}", err=True)
         await svc.outbox.drain()
+        await svc.outbox.release()  # a `run` beside it takes its channels at once
     click.echo(report.summary(), err=True)
     return 1 if report.errors else 0
 
