@@ -97,15 +97,13 @@ class OutboxMixin(StoreBase):
             wanted = [r.subscription_id for r in await c.execute(channels)]
             if not wanted:
                 return []
-            won = [
-                r.id
-                for r in await c.execute(
-                    sa.update(subs)
-                    .where(subs.c.id.in_(wanted), sender_free)
-                    .values(sender_owner=owner, sender_until=until)
-                    .returning(subs.c.id)
-                )
-            ]
+            await c.execute(
+                sa.update(subs)
+                .where(subs.c.id.in_(wanted), sender_free)
+                .values(sender_owner=owner, sender_until=until)
+            )
+            mine = sa.select(subs.c.id).where(subs.c.id.in_(wanted), subs.c.sender_owner == owner)
+            won = [r.id for r in await c.execute(mine)]
             if not won:
                 return []
             due = (
