@@ -11,11 +11,14 @@ import os
 import socket
 from typing import Any
 
+from sqlalchemy.ext.asyncio import AsyncEngine
+
 from bot.app import build_services, serve_health, sync_operator_feeds
-from bot.cluster.roles import require_postgresql, stop_on_signals
+from bot.cluster.roles import require_postgresql, stop_on_signals, wait_for
 from bot.cluster.tasks import apply_queue_schema, build_app, register_tasks
 from bot.settings import Settings
-from bot.store.locks import hold_role
+from bot.store.db import describe_db_error
+from bot.store.locks import HeldLock, RoleConflict, hold_role
 
 log = logging.getLogger(__name__)
 
@@ -66,14 +69,13 @@ async def run_worker(settings: Settings, *, stop: asyncio.Event | None = None) -
                     settings.worker_concurrency,
                     ", ".join(svc.sinks) or "none",
                 )
-                stopping = asyncio.create_task(stop.wait())
-                await asyncio.wait({jobs, stopping}, return_when=asyncio.FIRST_COMPLETED)
+                while not await wait_for(stop, settings.worker_heartbeat_seconds) and not jobs.done():
+                    role = await _keep_role(svc.store.engine, role, stop)
                 failed = jobs.done() and not stop.is_set()
                 log.info("stopping: finishing running jobs, then the outbox")
                 # Cancelling Procrastinate's worker is its graceful stop: running jobs get
                 # shutdown_graceful_timeout to end, the rest is left for the other workers.
                 jobs.cancel()
-                stopping.cancel()
                 try:
                     await jobs
                 except asyncio.CancelledError:
@@ -90,3 +92,20 @@ async def run_worker(settings: Settings, *, stop: asyncio.Event | None = None) -
         finally:
             await role.release()
     log.info("stopped")
+
+
+async def _keep_role(engine: AsyncEngine, role: HeldLock, stop: asyncio.Event) -> HeldLock:
+    """The worker's place beside the others, taken again if its connection was lost (a database restart
+    ends the lock with it). If a ``pactwatch run`` took the database meanwhile, ``stop`` is set: the two
+    must not poll and send side by side."""
+    if await role.alive():
+        return role
+    await role.release()
+    try:
+        return await hold_role(engine, "worker")
+    except RoleConflict as exc:
+        log.error("%s Stopping this worker.", exc)
+        stop.set()
+    except Exception as exc:  # the database is still away: try again at the next beat
+        log.warning("could not take the worker's lock again: %s", describe_db_error(exc))
+    return role

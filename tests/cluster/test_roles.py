@@ -109,3 +109,39 @@ def test_a_single_node_never_imports_the_job_queue() -> None:
     done = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, timeout=60)
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == ""
+
+
+async def test_a_worker_takes_its_place_again_after_losing_its_connection(pg_url: str) -> None:
+    import asyncio
+
+    import sqlalchemy as sa
+
+    from bot.cluster.worker import _keep_role
+
+    async def end_the_role_connections(store: Store) -> None:
+        async with store.engine.connect() as conn:
+            await conn.execute(
+                sa.text(
+                    "SELECT pg_terminate_backend(pid) FROM pg_locks"
+                    " WHERE locktype = 'advisory' AND objid = :key AND granted"
+                ),
+                {"key": LockKey.ROLE.value},
+            )
+
+    worker, other = await Store.open(pg_url), await Store.open(pg_url)
+    stop = asyncio.Event()
+    try:
+        role = await hold_role(worker.engine, "worker")
+        assert await _keep_role(worker.engine, role, stop) is role, "alive: kept as it is"
+        await end_the_role_connections(other)  # the database restarted, say
+        role = await _keep_role(worker.engine, role, stop)
+        assert await role.alive() and not stop.is_set()
+        # Lost again, and a `pactwatch run` took the database meanwhile: the worker stops.
+        await end_the_role_connections(other)
+        run = await hold_role(other.engine, "run")
+        await _keep_role(worker.engine, role, stop)
+        assert stop.is_set()
+        await run.release()
+    finally:
+        await worker.close()
+        await other.close()
