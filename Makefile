@@ -19,13 +19,14 @@ $(STAMP_RUN): $(BUILD_INPUTS) | $(BIN)/python
 	$(BIN)/python -m pip install --quiet -e .
 	touch $@
 
+# The cluster extra too: `make test` runs tests/cluster against the machine's PostgreSQL.
 $(STAMP_DEV): $(BUILD_INPUTS) | $(BIN)/python
-	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	$(BIN)/python -m pip install --quiet -e '.[dev,cluster]'
 	touch $@ $(STAMP_RUN)
 
 # The benchmarks' extra: reader, the poll benchmark's peer.
 $(STAMP_BENCH): $(BUILD_INPUTS) | $(BIN)/python
-	$(BIN)/python -m pip install --quiet -e '.[dev,bench]'
+	$(BIN)/python -m pip install --quiet -e '.[dev,bench,cluster]'
 	touch $@ $(STAMP_DEV) $(STAMP_RUN)
 
 run: $(STAMP_RUN)
@@ -52,10 +53,11 @@ bench: $(STAMP_BENCH)
 	$(BIN)/python benchmarks/bench_match.py
 	$(BIN)/python benchmarks/bench_poll.py
 
-# Pins for the Docker image; pyproject.toml keeps the ranges.
+# Pins for the Docker image (the cluster extra's too: the image runs `pactwatch worker` and `gateway`);
+# pyproject.toml keeps the ranges.
 lock: $(STAMP_DEV)
 	$(BIN)/python -m pip install --quiet 'uv>=0.4'
-	$(BIN)/uv pip compile pyproject.toml --python-version 3.11 --quiet -o requirements.lock
+	$(BIN)/uv pip compile pyproject.toml --extra cluster --python-version 3.11 --quiet -o requirements.lock
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache

@@ -14,6 +14,7 @@ from collections.abc import AsyncIterator, Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol, TextIO
 
+from aiohttp import web
 from sqlalchemy.exc import SQLAlchemyError
 
 from bot.delivery.console import ConsoleSink
@@ -24,7 +25,7 @@ from bot.digest.scheduler import DigestScheduler
 from bot.digest.summary import Summaries
 from bot.digest.windows import Digests
 from bot.feedlist import load_feed_list
-from bot.health import FeedHealth, Metrics, problems, start_health_server
+from bot.health import FeedHealth, Metrics, StatusFn, problems, start_health_server
 from bot.ingest.fetch import Fetcher
 from bot.ingest.netguard import redact_url
 from bot.ingest.pagefetch import PageFetcher
@@ -32,10 +33,11 @@ from bot.ingest.workers import ParserPool
 from bot.logs import SecretRedactor
 from bot.models import Fact, MatcherFactory, Sink
 from bot.pages import PageReader
-from bot.poller import MatcherCache, Poller, PollPolicy
+from bot.poller import MatcherCache, Poller, PollPolicy, RoundReport
 from bot.ports import Clock, utc_now
 from bot.settings import ConfigurationError, Settings
 from bot.store.db import describe_db_error
+from bot.store.locks import hold_role
 from bot.store.repo import Store
 
 log = logging.getLogger(__name__)
@@ -326,6 +328,52 @@ async def sync_operator_feeds(svc: Services) -> None:
     await svc.store.sync_operator_feeds(specs, svc.clock())
 
 
+def count_round(metrics: Metrics, report: RoundReport) -> None:
+    """A poll round's (or one feed's) outcomes in the metrics."""
+    for o in report.outcomes:
+        if o.fetch_seconds is not None:
+            metrics.fetch_seconds.observe(o.fetch_seconds)
+        if o.parse_seconds is not None:
+            metrics.parse_seconds.observe(o.parse_seconds)
+    metrics.polls.inc(len(report.outcomes))
+    metrics.poll_errors.inc(len(report.errors))
+    metrics.articles.inc(report.articles)
+    if report.fact_hits:
+        metrics.matches.labels("fact").inc(report.fact_hits)
+    if report.watch_hits:
+        metrics.matches.labels("watch").inc(report.watch_hits)
+
+
+async def serve_health(settings: Settings, metrics: Metrics, status: StatusFn) -> web.AppRunner | None:
+    """``/healthz`` and ``/metrics`` on ``health_host:health_port`` (None when off, or the port is taken:
+    then one error line, and the service runs on without it)."""
+    if not settings.health_port:
+        return None
+    try:
+        runner = await start_health_server(settings.health_host, settings.health_port, metrics, status)
+    except OSError as exc:
+        log.error(
+            "health endpoint could not listen on %s:%d (%s); set health_port to a free port or 0",
+            settings.health_host,
+            settings.health_port,
+            exc,
+        )
+        return None
+    log.info("health endpoint on http://%s:%d/healthz", settings.health_host, settings.health_port)
+    return runner
+
+
+@contextlib.asynccontextmanager
+async def _single_node(svc: Services) -> AsyncIterator[None]:
+    """``run`` owns its database: on PostgreSQL it refuses (``RoleConflict``) to start beside another
+    ``run`` or beside workers and gateways, which would poll, route and send alongside it."""
+    lock = await hold_role(svc.store.engine, "run")
+    try:
+        yield
+    finally:
+        await lock.release()
+
+
 async def run_service(settings: Settings, *, stop: asyncio.Event | None = None) -> None:
     """``pactwatch run``: poll on schedule, deliver, serve health and chat, until SIGINT/SIGTERM."""
     from apscheduler.schedulers.asyncio import AsyncIOScheduler
@@ -346,8 +394,10 @@ async def run_service(settings: Settings, *, stop: asyncio.Event | None = None) 
         with contextlib.suppress(NotImplementedError, RuntimeError):
             loop.add_signal_handler(sig, on_signal)
 
-    async with build_services(settings, live=True) as svc:
+    async with build_services(settings, live=True) as svc, _single_node(svc):
+        await svc.store.release_channels(None)
         await sync_operator_feeds(svc)
+        svc.metrics.set_role("run")
         feeds = await svc.store.list_feeds()
         log.info(
             "pactwatch running: %d feeds, %d facts, sinks: %s, database: %s",
@@ -373,18 +423,7 @@ async def run_service(settings: Settings, *, stop: asyncio.Event | None = None) 
                     in_flight.discard(task)
             if report.outcomes:
                 log.info("%s", report.summary())
-            for o in report.outcomes:
-                if o.fetch_seconds is not None:
-                    svc.metrics.fetch_seconds.observe(o.fetch_seconds)
-                if o.parse_seconds is not None:
-                    svc.metrics.parse_seconds.observe(o.parse_seconds)
-            svc.metrics.polls.inc(len(report.outcomes))
-            svc.metrics.poll_errors.inc(len(report.errors))
-            svc.metrics.articles.inc(report.articles)
-            if report.fact_hits:
-                svc.metrics.matches.labels("fact").inc(report.fact_hits)
-            if report.watch_hits:
-                svc.metrics.matches.labels("watch").inc(report.watch_hits)
+            count_round(svc.metrics, report)
 
         async def retention() -> None:
             cutoff = svc.clock() - timedelta(days=settings.retention_days)
@@ -408,22 +447,7 @@ async def run_service(settings: Settings, *, stop: asyncio.Event | None = None) 
         await svc.digest_scheduler.install(scheduler)
         scheduler.start()
 
-        runner = None
-        if settings.health_port:
-            try:
-                runner = await start_health_server(
-                    settings.health_host, settings.health_port, svc.metrics, svc.status
-                )
-                log.info(
-                    "health endpoint on http://%s:%d/healthz", settings.health_host, settings.health_port
-                )
-            except OSError as exc:
-                log.error(
-                    "health endpoint could not listen on %s:%d (%s); set health_port to a free port or 0",
-                    settings.health_host,
-                    settings.health_port,
-                    exc,
-                )
+        runner = await serve_health(settings, svc.metrics, svc.status)
         for adapter in svc.adapters:
             await adapter.start()
         running = True

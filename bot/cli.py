@@ -102,6 +102,46 @@ def run() -> None:
 
 
 @main.command()
+def worker() -> None:
+    """One of several processes on a PostgreSQL database: polls feeds, sends digests and alerts."""
+    settings = _settings_or_exit()
+    _setup_logging(settings)
+    from bot.cluster.roles import require_postgresql
+    from bot.settings import ConfigurationError
+
+    try:
+        require_postgresql(settings, "worker")  # before anything loads the job queue
+    except ConfigurationError as exc:
+        click.echo(str(exc), err=True)
+        sys.exit(1)
+    from bot.cluster.worker import run_worker
+
+    _run_async(run_worker(settings), interrupted=0)
+
+
+@main.command()
+def gateway() -> None:
+    """The chat connection beside workers on PostgreSQL: answers commands (one active, others wait)."""
+    settings = _settings_or_exit()
+    _setup_logging(settings)
+    from bot.cluster.roles import require_postgresql
+    from bot.settings import ConfigurationError
+
+    try:
+        require_postgresql(settings, "gateway")
+    except ConfigurationError as exc:
+        click.echo(str(exc), err=True)
+        sys.exit(1)
+    from bot.cluster.gateway import GatewayLockLost, run_gateway
+
+    try:
+        _run_async(run_gateway(settings), interrupted=0)
+    except GatewayLockLost as exc:
+        click.echo(str(exc), err=True)
+        sys.exit(1)
+
+
+@main.command()
 @click.option("--once", is_flag=True, required=True, help="Poll every feed once now, then exit.")
 @click.option(
     "--feed",
@@ -167,6 +207,7 @@ async def _poll_once(settings: Settings, feed_args: tuple[str, ...], as_json: bo
         for o in report.errors:
             click.echo(f"feed {o.feed.name or o.feed.url}: {o.error}", err=True)
         await svc.outbox.drain()
+        await svc.outbox.release()  # a `run` beside it takes its channels at once
     click.echo(report.summary(), err=True)
     return 1 if report.errors else 0
 

@@ -85,6 +85,8 @@ class Metrics:
         self.parse_seconds = Histogram(
             "pactwatch_parse_seconds", "Time to parse and match one feed", registry=self.registry
         )
+        # 1 for this process's role ("run", "worker", "gateway", "gateway-standby"): one process per role.
+        self.role = Gauge("pactwatch_role", "This process's role", ["role"], registry=self.registry)
         self.feed_since_success = Gauge(
             "pactwatch_feed_seconds_since_success",
             "Seconds since each feed's last successful poll",
@@ -97,6 +99,11 @@ class Metrics:
         self.deliveries.labels(delivery.platform, result.status).inc()
         if result.status == "sent" and isinstance(delivery.payload, Alert):
             self.alerts.labels(delivery.platform).inc()
+
+    def set_role(self, role: str) -> None:
+        """Report ``role`` as this process's only role."""
+        self.role.clear()
+        self.role.labels(role).set(1)
 
     def render(self) -> bytes:
         return bytes(generate_latest(self.registry))

@@ -216,6 +216,22 @@ class Settings(BaseSettings):
     discord_max_inline_wait_seconds: float = Field(5.0, ge=0)  # longer 429 waits go back to the outbox
     discord_defer_after_seconds: float = Field(2.0, ge=0, lt=3)  # Discord wants an answer within 3 s
 
+    # --- several machines (``pactwatch worker`` / ``pactwatch gateway``, PostgreSQL only) --------------
+    worker_concurrency: int = Field(16, ge=1, le=256)  # jobs (feed polls) one worker runs at once
+    # How often a worker (whichever takes the periodic job) queues the feeds that are due; divides 60.
+    worker_dispatch_seconds: int = Field(5, ge=1, le=60)
+    worker_heartbeat_seconds: float = Field(10.0, gt=0)  # how often a worker tells the database it lives
+    # A job whose worker has not beaten for this long is stalled (its worker died) and is run again.
+    worker_stalled_seconds: float = Field(60.0, gt=0)
+    worker_stalled_sweep_seconds: int = Field(15, ge=1, le=60)  # how often stalled jobs are looked for
+    worker_upkeep_seconds: int = Field(30, ge=1, le=60)  # stories for seeded backlogs, held-alert summaries
+    worker_shutdown_seconds: float = Field(30.0, gt=0)  # on SIGTERM, running polls get this long to end
+    worker_job_poll_seconds: float = Field(2.0, gt=0)  # a worker looks for jobs at least this often
+    worker_db_pool_size: int = Field(8, ge=2, le=100)  # the job queue's connections per worker
+    worker_keep_jobs_hours: int = Field(24, ge=1)  # finished jobs are deleted after this long (retention)
+    # A standby gateway tries to become the active one this often.
+    gateway_standby_seconds: float = Field(5.0, gt=0)
+
     # --- health endpoint ---------------------------------------------------------------------------
     health_host: str = "127.0.0.1"
     health_port: int = Field(8080, ge=0, le=65535)  # 0 disables it
@@ -240,6 +256,18 @@ class Settings(BaseSettings):
     def _check_backoff(self) -> Settings:
         if self.backoff_max_seconds < self.backoff_base_seconds:
             raise ValueError("backoff_max_seconds must be at least backoff_base_seconds")
+        return self
+
+    @model_validator(mode="after")
+    def _check_workers(self) -> Settings:
+        for name in ("worker_dispatch_seconds", "worker_stalled_sweep_seconds", "worker_upkeep_seconds"):
+            if 60 % getattr(self, name):
+                raise ValueError(f"{name} must divide 60 (1, 2, 3, 4, 5, 6, 10, 12, 15, 20, 30 or 60)")
+        if self.worker_stalled_seconds < 2 * self.worker_heartbeat_seconds:
+            raise ValueError(
+                "worker_stalled_seconds must be at least twice worker_heartbeat_seconds, or live workers' "
+                "jobs would be taken for stalled"
+            )
         return self
 
     @classmethod

@@ -234,10 +234,17 @@ async def test_two_senders_never_claim_the_same_delivery(
         got_a = await a.claim(owner="A", platforms=["console"], now=clock(), lease_seconds=60, limit=25)
         got_b = await b.claim(owner="B", platforms=["console"], now=clock(), lease_seconds=60, limit=25)
         ids_a, ids_b = {d.id for d in got_a}, {d.id for d in got_b}
-        assert len(ids_a) == 25 and len(ids_b) == 15 and not ids_a & ids_b
+        # One sender per channel: while A's lease holds, the channel is A's and B gets none of it.
+        assert len(ids_a) == 25 and ids_b == set()
         # B cannot settle A's rows.
         assert not await b.finish(got_a[0].id, owner="B", now=clock(), status="sent")
         assert await a.finish(got_a[0].id, owner="A", now=clock(), status="sent")
+        # A dies: once its lease expires B takes the channel, A's unsettled rows flagged for reconciling.
+        clock.advance(seconds=61)
+        got_b = await b.claim(owner="B", platforms=["console"], now=clock(), lease_seconds=60, limit=50)
+        assert len(got_b) == 39 and not {d.id for d in got_b} & {got_a[0].id}
+        assert sum(1 for d in got_b if d.attempts == 1) == 24
+        assert [d.id for d in got_b] == sorted(d.id for d in got_b), "in order"
     finally:
         await a.close()
         await b.close()

@@ -80,6 +80,9 @@ async def test_run_never_prints_a_token_when_chat_servers_fail(
             stdout=asyncio.subprocess.PIPE,
             stderr=asyncio.subprocess.PIPE,
         )
+        # Read its output while it runs: at DEBUG it writes more than a pipe holds, and a full pipe would
+        # stop it mid-write.
+        output_read = asyncio.create_task(proc.communicate())
         try:
             deadline = time.monotonic() + 60
             # Until the outbox has tried (and failed) to post on both platforms, or the process ended.
@@ -93,9 +96,9 @@ async def test_run_never_prints_a_token_when_chat_servers_fail(
             if proc.returncode is None:
                 proc.send_signal(signal.SIGTERM)
             try:
-                out, err = await asyncio.wait_for(proc.communicate(), 60)
+                out, err = await asyncio.wait_for(asyncio.shield(output_read), 60)
             except TimeoutError:
                 proc.kill()
-                out, err = await proc.communicate()
+                out, err = await output_read
         output = out.decode(errors="replace") + err.decode(errors="replace")
         assert leaks(output) == [], f"secrets in the output of run: {leaks(output)}"

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.settings import Settings, load_settings, packaged_config_dir
+from bot.settings import Settings, describe_validation_error, load_settings, packaged_config_dir
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -194,3 +194,21 @@ def test_subscription_digest_is_kept_as_its_crontab(digest: str | None, cron: st
 
     sub = SubscriptionConfig(platform="slack", channel="C1", digest=digest, timezone=" Asia/Seoul")
     assert sub.digest == cron and sub.timezone == "Asia/Seoul"
+
+
+@pytest.mark.parametrize(
+    "values,says",
+    [
+        ({"worker_dispatch_seconds": 7}, "worker_dispatch_seconds must divide 60"),
+        ({"worker_upkeep_seconds": 25}, "worker_upkeep_seconds must divide 60"),
+        ({"worker_heartbeat_seconds": 10, "worker_stalled_seconds": 15}, "at least twice worker_heartbeat"),
+        ({"gateway_standby_seconds": 0}, "greater than 0"),
+    ],
+)
+def test_the_worker_settings_are_checked(values: dict[str, float], says: str) -> None:
+    from pydantic import ValidationError
+
+    with pytest.raises(ValidationError) as refused:
+        Settings(**values)
+    lines = describe_validation_error(refused.value, "pactwatch.toml")
+    assert len(lines) == 1 and says in lines[0], lines

@@ -179,3 +179,12 @@ class OutboxSender:
             await asyncio.wait(waiters, timeout=interval, return_when=asyncio.FIRST_COMPLETED)
             for w in waiters:
                 w.cancel()
+        await self.release()
+
+    async def release(self) -> None:
+        """Hand back this sender's channels (it stops), so another sender takes them at once instead of
+        when their lease expires."""
+        try:
+            await self.store.release_channels(self.owner)
+        except Exception as exc:  # they expire by themselves after the lease
+            log.warning("could not release this sender's channels: %s", describe_db_error(exc))

@@ -20,6 +20,7 @@ from bot.digest.clustering import StoryClusterer
 from bot.models import Article, Fact
 from bot.poller import MatcherCache, NewArticle
 from bot.schedule import is_quiet
+from bot.store.locks import LockKey
 from bot.store.repo import PlannedDelivery, Store, SubscriptionRow
 
 HOUR = timedelta(hours=1)
@@ -102,13 +103,16 @@ class StoryRouter:
                 planned.setdefault(p.key, p)  # the first copy of a story in this batch wins
         if not planned:
             return 0
-        existing = await self.store.existing_keys(list(planned))
-        fresh = [p for k, p in planned.items() if k not in existing]
-        sent = {
-            sid: await self.store.alerts_sent_since(sid, now - HOUR)
-            for sid in sorted({p.subscription_id for p in fresh})
-        }
-        decided = apply_policy(
-            fresh, subscriptions=subs, sent_last_hour=sent, cap=self.alerts_per_hour, now=now
-        )
-        return await self.store.enqueue(decided, now=now)
+        # Count, decide and enqueue as one step per database: two workers routing for one channel at
+        # once must not both see the last free place under the hourly cap.
+        async with self.store.locked(LockKey.ALERT_POLICY):
+            existing = await self.store.existing_keys(list(planned))
+            fresh = [p for k, p in planned.items() if k not in existing]
+            sent = {
+                sid: await self.store.alerts_sent_since(sid, now - HOUR)
+                for sid in sorted({p.subscription_id for p in fresh})
+            }
+            decided = apply_policy(
+                fresh, subscriptions=subs, sent_last_hour=sent, cap=self.alerts_per_hour, now=now
+            )
+            return await self.store.enqueue(decided, now=now)

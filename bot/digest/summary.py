@@ -3,7 +3,7 @@ them in their next digest). Nothing held is ever dropped."""
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import timedelta
 
 from bot.digest.compose import summary_of
 from bot.digest.policy import in_quiet_hours
@@ -20,8 +20,6 @@ class Summaries:
         self.interval = interval
         self.clock = clock
         self.wake = wake
-        # When each channel's last summary went out (or its first held alert was seen).
-        self._last: dict[int, datetime] = {}
 
     async def send(self, *, force: bool = False) -> int:
         """Enqueue one summary per channel with held alerts, no digest schedule, outside quiet hours, and
@@ -35,14 +33,17 @@ class Summaries:
         return sent
 
     async def _send_one(self, sub_id: int, *, force: bool) -> bool:
-        store, now, last = self.store, self.clock(), self._last
+        store, now = self.store, self.clock()
         sub = await store.get_subscription_by_id(sub_id)
         if sub is None or sub.digest_cron or sub.paused or in_quiet_hours(sub, now):
             return False
-        prev = last.get(sub_id)
+        # The clock lives in the database: whichever process sends summaries (a restarted one, another
+        # worker) keeps to one summary per interval.
+        prev = sub.summary_clock_at
         if not force and (prev is None or now - prev < self.interval):
             # The first held alert starts the clock: one summary per interval, not one per tick.
-            last.setdefault(sub_id, now)
+            if prev is None:
+                await store.start_summary_clock(sub_id, now)
             return False
         held = [(i, sid, p) for i, sid, p in await store.held_alerts(sub_id) if isinstance(p, Alert)]
         if not held:
@@ -58,7 +59,4 @@ class Summaries:
             kind="summary",
             payload=payload,
         )
-        if not await store.roll_held(sub_id, [i for i, _, _ in held], planned, now=now):
-            return False
-        last[sub_id] = now
-        return True
+        return await store.roll_held(sub_id, [i for i, _, _ in held], planned, now=now)

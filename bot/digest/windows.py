@@ -98,7 +98,7 @@ class Digests:
         """Compose, enqueue and advance one window of ``sub``. Returns the number of stories, or None when
         this fire was already handled (or another run moved the window first)."""
         store = self.store
-        async with self.clusterer.lock:
+        async with self.clusterer.locked():
             await self.clusterer.cluster_pending_locked()
             fresh = await store.get_subscription_by_id(sub.id)
             if fresh is None:

@@ -4,8 +4,10 @@ store goes through (``_read``/``_write``, retried on a locked or unreachable dat
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any, Self, TypeVar
 
 import sqlalchemy as sa
@@ -15,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from bot.store import tables as t
 from bot.store.db import make_engine, migrate, with_retry
+from bot.store.locks import held
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -38,6 +41,7 @@ class StoreBase:
         self.engine = engine
         self.retry_attempts = retry_attempts
         self.dialect = engine.dialect.name
+        self._local_locks: dict[int, asyncio.Lock] = {}
 
     @classmethod
     async def open(cls, url: str, *, retry_attempts: int = 8) -> Self:
@@ -49,6 +53,15 @@ class StoreBase:
 
     async def close(self) -> None:
         await self.engine.dispose()
+
+    @contextlib.asynccontextmanager
+    async def locked(self, key: int) -> AsyncIterator[None]:
+        """Hold the database's advisory lock ``key`` for a block (``bot.store.locks``; on SQLite, where one
+        process owns the database, only this process's lock). This process's lock comes first, so at most
+        one of its connections waits for the database's: many concurrent polls cannot empty the pool."""
+        local = self._local_locks.setdefault(key, asyncio.Lock())
+        async with local, held(self.engine, key):
+            yield
 
     # --- plumbing ----------------------------------------------------------------------------------
 

@@ -56,8 +56,17 @@ class OutboxMixin(StoreBase):
         limit: int,
     ) -> list[Delivery]:
         """Lease up to ``limit`` due deliveries for ``owner``. A delivery whose lease expired (its sender
-        died mid-send) is claimed again with ``attempts`` > 0, which tells the sender to reconcile first."""
+        died mid-send) is claimed again with ``attempts`` > 0, which tells the sender to reconcile first.
+
+        Each channel has one sender at a time, across processes: the claim also leases the channels of
+        the deliveries it takes (``subscriptions.sender_owner``, renewed by every claim of that sender,
+        expiring ``lease_seconds`` after its last), and takes nothing from a channel another sender
+        holds. So a channel's order and pacing (kept by the sender's sink) hold with several workers."""
         until = now + timedelta(seconds=lease_seconds)
+        subs = t.subscriptions
+        sender_free = sa.or_(
+            subs.c.sender_owner.is_(None), subs.c.sender_owner == owner, subs.c.sender_until < now
+        )
 
         earlier = t.deliveries.alias("earlier")
         claimable = (
@@ -74,19 +83,35 @@ class OutboxMixin(StoreBase):
         )
 
         async def fn(c: AsyncConnection) -> list[Delivery]:
+            # First the channels: those with due deliveries that no other sender holds, leased now. Two
+            # claimers racing for one channel serialise on its row (the UPDATE waits for the other's
+            # lock, then checks again), so one of them gets it, and then all its deliveries in order.
+            channels = (
+                sa.select(t.deliveries.c.subscription_id)
+                .join(subs, subs.c.id == t.deliveries.c.subscription_id)
+                .where(*claimable, subs.c.platform.in_(list(platforms)), ~subs.c.paused, sender_free)
+                .group_by(t.deliveries.c.subscription_id)
+                .order_by(sa.func.min(t.deliveries.c.not_before), t.deliveries.c.subscription_id)
+                .limit(limit)
+            )
+            wanted = [r.subscription_id for r in await c.execute(channels)]
+            if not wanted:
+                return []
+            await c.execute(
+                sa.update(subs)
+                .where(subs.c.id.in_(wanted), sender_free)
+                .values(sender_owner=owner, sender_until=until)
+            )
+            mine = sa.select(subs.c.id).where(subs.c.id.in_(wanted), subs.c.sender_owner == owner)
+            won = [r.id for r in await c.execute(mine)]
+            if not won:
+                return []
             due = (
                 sa.select(t.deliveries.c.id)
-                .join(t.subscriptions, t.subscriptions.c.id == t.deliveries.c.subscription_id)
-                .where(
-                    *claimable,
-                    t.subscriptions.c.platform.in_(list(platforms)),
-                    ~t.subscriptions.c.paused,
-                )
+                .where(*claimable, t.deliveries.c.subscription_id.in_(won))
                 .order_by(t.deliveries.c.not_before, t.deliveries.c.id)
                 .limit(limit)
             )
-            if self.dialect == "postgresql":
-                due = due.with_for_update(of=t.deliveries, skip_locked=True)
             ids = [r.id for r in await c.execute(due)]
             if not ids:
                 return []
@@ -158,6 +183,19 @@ class OutboxMixin(StoreBase):
             return bool(res.rowcount)
 
         return await self._write("finish_delivery", fn)
+
+    async def release_channels(self, owner: str | None) -> None:
+        """Give up ``owner``'s channel leases (a sender stopping), so another sender takes them at once;
+        every channel's with None (``run`` starting: it is the database's only sender, and a lease left
+        by its previous life would hold new deliveries back until it expired)."""
+
+        async def fn(c: AsyncConnection) -> None:
+            q = sa.update(t.subscriptions).where(t.subscriptions.c.sender_owner.is_not(None))
+            if owner is not None:
+                q = q.where(t.subscriptions.c.sender_owner == owner)
+            await c.execute(q.values(sender_owner=None, sender_until=None))
+
+        await self._write("release_channels", fn)
 
     async def oldest_due_delivery(self, now: datetime) -> datetime | None:
         """When the longest-waiting delivery that is due now (pending, its time come, its channel not
@@ -282,5 +320,23 @@ class OutboxMixin(StoreBase):
                 raise Conflict("held alerts changed under us")
             if summary is not None:
                 await self._insert_new(c, t.deliveries, delivery_values(summary, now), unique=["key"])
+                # The summary clock restarts with the summary, in the same transaction.
+                await c.execute(
+                    sa.update(t.subscriptions)
+                    .where(t.subscriptions.c.id == subscription_id)
+                    .values(summary_clock_at=now)
+                )
 
         return await self._write_unless_conflict("roll_held", fn)
+
+    async def start_summary_clock(self, subscription_id: int, now: datetime) -> None:
+        """Start a channel's summary clock at ``now`` unless it runs already (the first held alert)."""
+
+        async def fn(c: AsyncConnection) -> None:
+            await c.execute(
+                sa.update(t.subscriptions)
+                .where(t.subscriptions.c.id == subscription_id, t.subscriptions.c.summary_clock_at.is_(None))
+                .values(summary_clock_at=now)
+            )
+
+        await self._write("start_summary_clock", fn)

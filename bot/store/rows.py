@@ -87,6 +87,7 @@ class SubscriptionRow:
     origin: str
     last_digest_at: datetime | None
     created_at: datetime
+    summary_clock_at: datetime | None = None
 
 
 @dataclasses.dataclass(frozen=True, slots=True)

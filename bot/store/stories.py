@@ -26,9 +26,12 @@ StoryInWindow = tuple[int, datetime, list[StoredArticle], list[tuple[int, str, s
 class StoriesMixin(StoreBase):
     # --- stories -----------------------------------------------------------------------------------
 
-    async def new_story(self, article_id: int, *, title: str, lang: str, now: datetime) -> int:
+    async def new_story(
+        self, article_id: int, *, title: str, lang: str, now: datetime, seq: int | None = None
+    ) -> int:
         """Start a story with this article. If another writer assigned the article meanwhile, that story
-        is returned and no new one is left behind."""
+        is returned and no new one is left behind. ``seq`` (``next_story_seq``) marks the assignment for
+        the other processes' story indexes."""
 
         async def fn(c: AsyncConnection) -> int:
             current = await self._story_of(c, article_id)
@@ -44,7 +47,7 @@ class StoriesMixin(StoreBase):
             res = await c.execute(
                 sa.update(t.articles)
                 .where(t.articles.c.id == article_id, t.articles.c.story_id.is_(None))
-                .values(story_id=sid)
+                .values(story_id=sid, story_seq=seq)
             )
             if not res.rowcount:
                 # Another writer assigned the article since the SELECT above (which takes no lock):
@@ -60,14 +63,16 @@ class StoriesMixin(StoreBase):
         crashpoint("store.story_assigned")
         return result
 
-    async def join_story(self, article_id: int, story_id: int, *, now: datetime) -> int:
+    async def join_story(
+        self, article_id: int, story_id: int, *, now: datetime, seq: int | None = None
+    ) -> int:
         """Add an article to a story; returns the story the article ends up in."""
 
         async def fn(c: AsyncConnection) -> int:
             res = await c.execute(
                 sa.update(t.articles)
                 .where(t.articles.c.id == article_id, t.articles.c.story_id.is_(None))
-                .values(story_id=story_id)
+                .values(story_id=story_id, story_seq=seq)
             )
             if res.rowcount:
                 await c.execute(
@@ -108,6 +113,44 @@ class StoriesMixin(StoreBase):
             .limit(limit)
         )
         return (await self._fetch_all("clustered_articles", q, stored_article))[::-1]
+
+    async def story_seq(self) -> int:
+        """The number of the latest story assignment batch (0 before the first)."""
+        return int(await self.get_meta("story_seq") or 0)
+
+    async def next_story_seq(self) -> int:
+        """Count the story assignment batches up by one and return the new number. Call it under the
+        story lock (``LockKey.STORIES``), which serialises it across processes."""
+
+        async def fn(c: AsyncConnection) -> int:
+            current = (await c.execute(sa.select(t.meta.c.value).where(t.meta.c.key == "story_seq"))).scalar()
+            nxt = int(current or 0) + 1
+            stmt = self._insert(t.meta).values(key="story_seq", value=str(nxt))
+            await c.execute(stmt.on_conflict_do_update(index_elements=["key"], set_={"value": str(nxt)}))
+            return nxt
+
+        return await self._write("next_story_seq", fn)
+
+    async def story_assignments_after(
+        self, seq: int, since: datetime, *, limit: int
+    ) -> tuple[list[StoredArticle], int]:
+        """Articles first seen since ``since`` put in a story by a batch numbered above ``seq`` (another
+        process's), in the order they were assigned; and the highest batch number among them (``seq`` when
+        there are none)."""
+        q = (
+            articles_with_feed_url()
+            .add_columns(t.articles.c.story_seq.label("assigned_seq"))
+            .where(t.articles.c.story_seq > seq, t.articles.c.first_seen >= since)
+            .order_by(t.articles.c.story_seq, t.articles.c.id)
+            .limit(limit)
+        )
+
+        async def fn(c: AsyncConnection) -> tuple[list[StoredArticle], int]:
+            rows = list(await c.execute(q))
+            top = max((int(r.assigned_seq) for r in rows), default=seq)
+            return [stored_article(r) for r in rows], top
+
+        return await self._read("story_assignments_after", fn)
 
     async def stories_in_window(
         self, start: datetime, end: datetime | None, *, limit: int = 20_000

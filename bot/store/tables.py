@@ -103,10 +103,14 @@ articles = sa.Table(
     # The text from the article's page, when it was fetched and said more than the feed ("page").
     sa.Column("body", sa.Text, nullable=False, server_default=""),
     sa.Column("text_source", sa.String(8), nullable=False, server_default="feed"),
+    # When the article was put in its story, as a number counted up per assignment batch (``meta``
+    # "story_seq"): another process's story index reads the assignments it has not seen yet.
+    sa.Column("story_seq", sa.Integer),
     sa.UniqueConstraint("feed_id", "entry_id"),
     sa.Index(None, "first_seen"),
     sa.Index(None, "url"),
     sa.Index(None, "story_id"),
+    sa.Index(None, "story_seq"),
 )
 
 matches = sa.Table(
@@ -161,6 +165,11 @@ subscriptions = sa.Table(
     sa.Column("origin", sa.String(16), nullable=False, server_default="chat"),  # "chat" | "config"
     sa.Column("last_digest_at", TS),  # end of the last digest window sent (or enqueued)
     sa.Column("created_at", TS, nullable=False),
+    # When the last held-alert summary went out (or the first held alert started the clock).
+    sa.Column("summary_clock_at", TS),
+    # The one outbox sender of this channel now, and until when: pacing and order hold across workers.
+    sa.Column("sender_owner", sa.String(200)),
+    sa.Column("sender_until", TS),
     sa.UniqueConstraint("platform", "channel"),
     sa.Index(None, "tenant"),
 )

@@ -8,11 +8,13 @@ written the 200 response: the bot dies between the platform's acceptance and its
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import itertools
 import json
 import os
 import signal
+import time
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
@@ -55,6 +57,9 @@ class StandIns:
     kill_on_post: str | None = None  # "discord" or "slack": kill the bot after the next such post
     kills: int = 0
     fail: Failure | None = None
+    # When each feed was fetched (time.monotonic()), and how long a feed takes to answer (seconds).
+    fetched: dict[str, list[float]] = dataclasses.field(default_factory=dict)
+    feed_delay: dict[str, float] = dataclasses.field(default_factory=dict)
     _ids: Iterator[int] = dataclasses.field(default_factory=lambda: itertools.count(1_000_000))
 
     @property
@@ -93,6 +98,9 @@ def make_app(srv: StandIns) -> web.Application:
 
     async def feed(request: web.Request) -> web.Response:
         name = request.match_info["name"]
+        srv.fetched.setdefault(name, []).append(time.monotonic())
+        if delay := srv.feed_delay.get(name):
+            await asyncio.sleep(delay)
         items = srv.feeds.get(name)
         if items is None:
             return web.Response(status=404, text="no such feed")
