@@ -8,7 +8,7 @@ For each N: a feed server process (``feedserver.py``) serves N feeds of 50 items
 100 ms latency and ETags over many loopback addresses. In this process, the bot is built by
 ``bot.app.build_services`` (SQLite in a temp dir, the catalog from config/facts.toml, 1,000 generated
 watches, the outbox sending to a recording sink) and polls round 1 (every feed new) and round 2 (10% of
-feeds changed, 5 new items each). Then the real scheduler path (``poller.poll_due()`` every tick, the
+feeds changed, 50 new items each). Then the real scheduler path (``poller.poll_due()`` every tick, the
 outbox woken by new deliveries) runs with a short poll interval while one new matching item is published,
 and the time from publication to delivery at the sink is reported. The naive baseline (``naive.py``:
 serial ``feedparser.parse(url)`` + a regex loop over the same watches) runs in its own process on a
@@ -131,6 +131,16 @@ class MemorySampler:
                     continue
                 yield child
 
+    def cpu(self) -> tuple[float, float]:
+        """CPU seconds (user + system) used so far by this process and by its live children."""
+        me = self._me.cpu_times()
+        workers = 0.0
+        for child in self._children():
+            with contextlib.suppress(psutil.Error):
+                ct = child.cpu_times()
+                workers += ct.user + ct.system
+        return me.user + me.system, workers
+
     def reset(self) -> None:
         self.main_peak = self.worker_peak = self.workers_total_peak = 0
 
@@ -169,6 +179,8 @@ class Phase:
     main_rss: int = 0
     worker_rss: int = 0
     workers_rss: int = 0
+    cpu_main: float = 0.0  # CPU seconds of this process in the round
+    cpu_workers: float = 0.0  # of the parser workers
 
 
 @dataclasses.dataclass
@@ -329,7 +341,9 @@ async def run_size(
                 )  # fmt: skip
                 for i, url in enumerate(urls):
                     await svc.store.ensure_feed(FeedSpec(url=url, name=f"Bench feed {i}"), now)
-                await svc.matchers.current()  # compile once before timing, as a running bot would have
+                # Compiled, started and loaded before timing, as a running bot has them (run_service).
+                await svc.matchers.current()
+                await asyncio.gather(svc.parsers.start(), svc.clusterer.start())
 
                 stop = asyncio.Event()
                 outbox_task = asyncio.create_task(
@@ -342,13 +356,26 @@ async def run_size(
                 for r in (1, 2):
                     if r == 2:
                         changed = list(range(0, n, 10))
-                        await control(http, ctl, "/change", {"feeds": changed, "new_items": 5})
+                        await control(http, ctl, "/change", {"feeds": changed, "new_items": args.new_items})
                     feeds = await svc.store.list_feeds()
                     sampler.reset()
                     mark = probe.mark()
+                    cpu0 = sampler.cpu()
                     t0 = time.perf_counter()
+                    prof = None
+                    if args.profile:
+                        import cProfile
+
+                        prof = cProfile.Profile()
+                        prof.enable()
                     report = await svc.poller.poll_feeds(feeds, keep_articles=False)  # as poll_due does
                     seconds = time.perf_counter() - t0
+                    cpu1 = sampler.cpu()
+                    if prof is not None:
+                        prof.disable()
+                        out = Path(args.profile).with_suffix(f".n{n}.r{r}.prof")
+                        prof.dump_stats(out)
+                        print(f"round {r}: profile of this process in {out}", file=sys.stderr)
                     lag_max, lag_p99 = probe.stats(mark)
                     rounds.append(
                         Phase(
@@ -356,6 +383,7 @@ async def run_size(
                             errors=len(report.errors), lag_max_ms=lag_max, lag_p99_ms=lag_p99,
                             main_rss=sampler.main_peak, worker_rss=sampler.worker_peak,
                             workers_rss=sampler.workers_total_peak,
+                            cpu_main=cpu1[0] - cpu0[0], cpu_workers=cpu1[1] - cpu0[1],
                         )
                     )  # fmt: skip
                     for o in report.errors[:3]:
@@ -440,12 +468,13 @@ def print_results(results: list[SizeResult], args: argparse.Namespace) -> None:
     print()
     print(
         f"pactwatch poll benchmark: {os.cpu_count()} CPUs, {args.latency * 1000:.0f} ms latency, 50 items "
-        f"(~100 KB) a feed, catalog + {args.watches} watches, SQLite; round 2 = 10% of feeds with 5 new items"
+        f"(~100 KB) a feed, catalog + {args.watches} watches, SQLite; round 2 = 10% of feeds with "
+        f"{args.new_items} new items"
     )
     header = (
         f"{'N':>5} {'round':>6} {'wall s':>7} {'feeds/s':>8} {'art/s':>7} {'new art':>8} {'err':>4} "
         f"{'lag max':>8} {'lag p99':>8} {'RSS main':>9} {'RSS wkr':>8} {'wkrs sum':>9} "
-        f"{'naive s':>8} {'speedup':>8}"
+        f"{'CPU main':>9} {'CPU wkrs':>9} {'naive s':>8} {'speedup':>8}"
     )
     print(header)
     print("-" * len(header))
@@ -456,7 +485,8 @@ def print_results(results: list[SizeResult], args: argparse.Namespace) -> None:
                 f"{res.n:>5} {r:>6} {ph.seconds:>7.1f} {ph.feeds / ph.seconds:>8.1f} "
                 f"{ph.articles / ph.seconds:>7.0f} {ph.articles:>8} {ph.errors:>4} {ph.lag_max_ms:>6.1f}ms "
                 f"{ph.lag_p99_ms:>6.1f}ms {mb(ph.main_rss):>7}MB {mb(ph.worker_rss):>6}MB "
-                f"{mb(ph.workers_rss):>7}MB {naive:>8.1f} {naive / ph.seconds:>7.1f}x"
+                f"{mb(ph.workers_rss):>7}MB {ph.cpu_main:>8.1f}s {ph.cpu_workers:>8.1f}s "
+                f"{naive:>8.1f} {naive / ph.seconds:>7.1f}x"
             )
         a = res.alert
         print(
@@ -538,6 +568,12 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--interval", type=int, default=10, help="poll interval for the time-to-alert phase")
     ap.add_argument("--alerts", type=int, default=2, help="items published in the time-to-alert phase")
     ap.add_argument("--baseline-feeds", type=int, default=30)
+    ap.add_argument(
+        "--new-items", type=int, default=50, help="new items in each changed feed (10%% of feeds) in round 2"
+    )
+    ap.add_argument(
+        "--profile", metavar="PATH", help="cProfile this process's rounds into PATH.n<N>.r<round>.prof"
+    )
     ap.add_argument("--single-host", action="store_true", help="serve every feed on 127.0.0.1 only")
     ap.add_argument(
         "--no-peer", dest="peer", action="store_false", help="skip reader (the peer, from the bench extra)"

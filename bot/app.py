@@ -166,6 +166,7 @@ def build_core(
         match_in_workers=settings.match_in_workers,
         lease_seconds=settings.poll_lease_seconds,
         page_wait=settings.page_wait_seconds,
+        sign=params_from(settings).sig,
     )
     outbox_wake = asyncio.Event()
     wake = outbox_wake.set
@@ -398,6 +399,8 @@ async def run_service(settings: Settings, *, stop: asyncio.Event | None = None) 
         await svc.store.release_channels(None)
         await sync_operator_feeds(svc)
         svc.metrics.set_role("run")
+        # The parser workers and the story index are ready before the first round, not during it.
+        await asyncio.gather(svc.parsers.start(), svc.clusterer.start())
         feeds = await svc.store.list_feeds()
         log.info(
             "pactwatch running: %d feeds, %d facts, sinks: %s, database: %s",

@@ -128,6 +128,42 @@ class EvidenceSource(Protocol):
     def build(self) -> Evidence: ...
 
 
+EVIDENCE_ADAPTER: pydantic.TypeAdapter[Evidence] = pydantic.TypeAdapter(Evidence)
+
+
+class EvidenceJSON:
+    """A hit's evidence as the JSON the store keeps (``EVIDENCE_ADAPTER``), read back on first use. The
+    parser workers hand hits over in this form: a string crosses the process boundary far more cheaply
+    than the objects, and the store writes it as it is."""
+
+    __slots__ = ("_built", "json")
+
+    def __init__(self, json: str) -> None:
+        self.json = json
+        self._built: Evidence | None = None
+
+    @classmethod
+    def of(cls, evidence: Evidence) -> EvidenceJSON:
+        return cls(EVIDENCE_ADAPTER.dump_json(evidence).decode())
+
+    def build(self) -> Evidence:
+        built = self._built
+        if built is None:
+            built = self._built = EVIDENCE_ADAPTER.validate_json(self.json)
+        return built
+
+    def __reduce__(self) -> tuple[type[EvidenceJSON], tuple[str]]:
+        return (EvidenceJSON, (self.json,))
+
+
+def evidence_json(source: Evidence | EvidenceSource) -> str:
+    """The JSON the store keeps for a hit's evidence (``Hit.source``)."""
+    if isinstance(source, EvidenceJSON):
+        return source.json
+    evidence = source if isinstance(source, Evidence) else source.build()
+    return EVIDENCE_ADAPTER.dump_json(evidence).decode()
+
+
 @dataclasses.dataclass(frozen=True, slots=True, eq=False)
 class Hit:
     """One fact or watch that matched an article: ``kind``, ``ref`` (fact id or watch id) and ``evidence``.

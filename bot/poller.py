@@ -24,9 +24,11 @@ from typing import Protocol
 from bot.crashpoints import crashpoint
 from bot.ingest.fetch import Fetcher, Validators
 from bot.ingest.parse import FeedError
+from bot.ingest.storysig import Shingled, SigParams
 from bot.ingest.workers import MatcherRef, ParserPool
 from bot.models import Article, Fact, Matcher, MatcherFactory, MatchResult, Summary, WatchSpec
 from bot.ports import Clock, Wake
+from bot.store.batch import ClaimBatch, UnchangedBatch
 from bot.store.repo import FeedRow, PlannedDelivery, Store, UnchangedPoll, WatchRow
 
 log = logging.getLogger(__name__)
@@ -44,6 +46,9 @@ class NewArticle:
     article: Article
     match: MatchResult
     seeded: bool
+    # Its feed text read for its story signature by the parser worker (``signed``); None if too short.
+    shingled: Shingled | None = None
+    signed: bool = False
 
 
 # What a page job matched on page text and routed: article id -> (article with its page text, match).
@@ -140,6 +145,7 @@ class PollPolicy:
     match_in_workers: bool = True  # match in the parser workers (else here, after storing)
     lease_seconds: float = 300.0  # how long one poll may hold its feed before another process may take it
     page_wait: float = 3.0  # how long a poll waits for its articles' pages before routing on feed text
+    sign: SigParams | None = None  # the parser workers sign new articles for story clustering
 
     def backoff(self, failures: int) -> float:
         """Seconds to wait after ``failures`` consecutive failures: base·2^(n-1), capped."""
@@ -260,51 +266,6 @@ class MatcherCache:
         return matcher, ref
 
 
-class UnchangedBatch:
-    """The not-modified feeds' success bookkeeping, written together: each ``record`` waits until its
-    batch is committed (so a poll still ends with its feed recorded and its lease released), but a batch
-    is one transaction for up to ``size`` feeds that finished within ``delay`` seconds of each other."""
-
-    def __init__(self, store: Store, *, size: int = 64, delay: float = 0.02) -> None:
-        self.store = store
-        self.size = size
-        self.delay = delay
-        self._pending: list[tuple[UnchangedPoll, asyncio.Future[None]]] = []
-        self._timer: asyncio.TimerHandle | None = None
-        self._tasks: set[asyncio.Task[None]] = set()
-
-    async def record(self, poll: UnchangedPoll) -> None:
-        fut: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        self._pending.append((poll, fut))
-        if len(self._pending) >= self.size:
-            self._flush()
-        elif self._timer is None:
-            self._timer = asyncio.get_running_loop().call_later(self.delay, self._flush)
-        await asyncio.shield(fut)
-
-    def _flush(self) -> None:
-        if self._timer is not None:
-            self._timer.cancel()
-            self._timer = None
-        batch, self._pending = self._pending, []
-        if batch:
-            task = asyncio.create_task(self._write(batch))
-            self._tasks.add(task)
-            task.add_done_callback(self._tasks.discard)
-
-    async def _write(self, batch: list[tuple[UnchangedPoll, asyncio.Future[None]]]) -> None:
-        try:
-            await self.store.record_unchanged_feeds([p for p, _ in batch])
-        except Exception as exc:
-            for _, fut in batch:
-                if not fut.done():
-                    fut.set_exception(exc)
-        else:
-            for _, fut in batch:
-                if not fut.done():
-                    fut.set_result(None)
-
-
 class Poller:
     def __init__(
         self,
@@ -332,6 +293,7 @@ class Poller:
         self.last_round_at: datetime | None = None
         self.owner = f"{socket.gethostname()}:{os.getpid()}:{id(self):x}"  # the feed leases' holder
         self.unchanged = UnchangedBatch(store)
+        self.claims = ClaimBatch(store, owner=self.owner, clock=clock, lease_seconds=policy.lease_seconds)
 
     async def poll_due(self) -> RoundReport:
         """Poll every feed whose time has come (the scheduler's tick). The report has counts, not the
@@ -379,9 +341,7 @@ class Poller:
         self, feed: FeedRow, *, log_failure: bool = True, wait_for_pages: bool = False
     ) -> FeedOutcome:
         """Poll one feed, unless another process is polling it now (then the outcome is "busy")."""
-        claimed = await self.store.claim_feed(
-            feed.id, owner=self.owner, now=self.clock(), lease_seconds=self.policy.lease_seconds
-        )
+        claimed = await self.claims.claim(feed.id)
         if claimed is None:
             # A process of this machine that died mid-poll (killed, restarted) left its lease behind.
             holder = await self.store.feed_lease_holder(feed.id)
@@ -456,6 +416,8 @@ class Poller:
                 headers=res.headers,
                 now=now,
                 matcher=ref,
+                # A first poll's articles are stored without routing: nothing clusters them now.
+                sign=None if self.policy.seed_first_poll and not feed.seeded else self.policy.sign,
             )
         except FeedError as exc:
             return await self._fail(feed, str(exc), retry_after=res.retry_after)
@@ -468,21 +430,39 @@ class Poller:
                 parsed.match_error,
             )
         seeding = self.policy.seed_first_poll and not feed.seeded
+        done = UnchangedPoll(
+            feed.id,
+            now=now,
+            next_poll_at=self.policy.next_poll(feed, now, retry_after=res.retry_after),
+            etag=res.validators.etag,
+            last_modified=res.validators.last_modified,
+            body_hash=res.validators.body_hash,
+            seeded=True,
+        )
+        # A first poll routes nothing: its articles, their matches and the poll's success are one write.
+        recorded = seeding and parsed.matches is not None
         matched: dict[int, MatchResult] = {}  # articles stored together with their matches, by id
         if parsed.matches is not None:
             inserted = await self.store.insert_matched_articles(
-                feed.id, tuple(zip(parsed.articles, parsed.matches, strict=True)), now=now, seeded=seeding
+                feed.id,
+                tuple(zip(parsed.articles, parsed.matches, strict=True)),
+                now=now,
+                seeded=seeding,
+                done=done if recorded else None,
             )
             stored = [(aid, art) for aid, art, _ in inserted]
             matched = {aid: m for aid, _, m in inserted}
         else:
             stored = await self.store.insert_articles(feed.id, parsed.articles, now=now, seeded=seeding)
         crashpoint("poll.articles_inserted")
-        # Articles an earlier poll stored but never finished routing (it died before recording success):
-        # route them again now, or their alerts are lost. Routing is idempotent (unique delivery keys).
-        stored += await self.store.articles_of_unfinished_polls(
-            feed.id, after=feed.last_success_at, exclude={aid for aid, _ in stored}
-        )
+        polled = {aid for aid, _ in stored}  # parsed (and signed) just now
+        if not seeding:
+            # Articles an earlier poll stored but never finished routing (it died before recording
+            # success): route them again now, or their alerts are lost. Routing is idempotent (unique
+            # delivery keys). A first poll's articles never alert: there is nothing to finish.
+            stored += await self.store.articles_of_unfinished_polls(
+                feed.id, after=feed.last_success_at, exclude={aid for aid, _ in stored}
+            )
         new: list[NewArticle] = []
         if stored:
             results: list[tuple[int, MatchResult]] = []
@@ -496,7 +476,21 @@ class Poller:
                 await self.store.store_matches(results)
             crashpoint("poll.matched")
             by_id = {**matched, **dict(results)}
-            new = [NewArticle(aid, feed, art, by_id[aid], seeding) for aid, art in stored]
+            signed: dict[str, Shingled | None] = {}
+            for art, read in zip(parsed.articles, parsed.shingled or (), strict=False):
+                signed.setdefault(art.entry_id, read)
+            new = [
+                NewArticle(
+                    aid,
+                    feed,
+                    art,
+                    by_id[aid],
+                    seeding,
+                    shingled=signed.get(art.entry_id),
+                    signed=aid in polled and art.entry_id in signed,
+                )
+                for aid, art in stored
+            ]
             planned = await self._pause_over_budget(new, now)
             if not seeding:
                 new, paged = await self._read_pages(feed, new, wait_for_pages=wait_for_pages)
@@ -505,16 +499,17 @@ class Poller:
                 crashpoint("poll.routed")
             if planned:
                 self.wake()
-        await self.store.record_feed_success(
-            feed.id,
-            now=now,
-            next_poll_at=self.policy.next_poll(feed, now, retry_after=res.retry_after),
-            etag=res.validators.etag,
-            last_modified=res.validators.last_modified,
-            body_hash=res.validators.body_hash,
-            seeded=True,
-            new_items=len(stored),
-        )
+        if not recorded:
+            await self.store.record_feed_success(
+                feed.id,
+                now=now,
+                next_poll_at=done.next_poll_at,
+                etag=done.etag,
+                last_modified=done.last_modified,
+                body_hash=done.body_hash,
+                seeded=True,
+                new_items=len(stored),
+            )
         crashpoint("poll.recorded")
         if parsed.warning:
             log.debug("feed %s parsed with a warning: %s", feed.url, parsed.warning)

@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from bot.models import FeedSpec
-from bot.poller import UnchangedBatch
+from bot.store.batch import UnchangedBatch
 from bot.store.repo import Store, UnchangedPoll
 
 NOW = datetime(2026, 1, 1, 12, tzinfo=UTC)

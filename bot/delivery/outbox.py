@@ -18,6 +18,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from bot.crashpoints import crashpoint
 from bot.models import Delivery, SendResult, Sink
 from bot.ports import Clock
+from bot.store.batch import Batch
 from bot.store.db import describe_db_error
 from bot.store.repo import Store
 
@@ -55,6 +56,9 @@ class OutboxSender:
         self.owner = f"{socket.gethostname()}:{os.getpid()}:{id(self):x}"
         # Set by whoever plans deliveries, so they are sent now instead of at the next interval.
         self.wake = wake or asyncio.Event()
+        # Deliveries sent at about the same moment (many channels at once) are settled in one transaction;
+        # each send still waits for its own commit before its channel's next one.
+        self._settled: Batch[tuple[int, str | None, datetime], bool] = Batch(self._finish_sent, delay=0.005)
 
     async def drain(self, *, max_rounds: int = 1000) -> int:
         """Send everything due now; returns how many deliveries were settled as sent."""
@@ -96,6 +100,9 @@ class OutboxSender:
                 break
         return sent
 
+    async def _finish_sent(self, sent: list[tuple[int, str | None, datetime]]) -> list[bool]:
+        return await self.store.finish_sent(sent, owner=self.owner)
+
     async def _send_one(self, d: Delivery) -> tuple[str, datetime | None]:
         """Send (or reconcile) one delivery and settle its row: the outcome, and for a retry when it is
         due again."""
@@ -128,9 +135,7 @@ class OutboxSender:
             self.on_result(d, result)
         if result.status == "sent":
             crashpoint("outbox.sent_before_finish")
-            await self.store.finish(
-                d.id, owner=self.owner, now=self.clock(), status="sent", message_id=result.message_id
-            )
+            await self._settled.submit((d.id, result.message_id, self.clock()))
             crashpoint("outbox.finished")
             return "sent", None
         if result.status == "channel_gone":

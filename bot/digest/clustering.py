@@ -17,15 +17,16 @@ import asyncio
 import contextlib
 import importlib
 import logging
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Mapping, Sequence
 from datetime import timedelta
 
 from bot.digest.stories import StoryIndex, StoryParams
+from bot.ingest.storysig import Shingled, Signature
 from bot.models import Article
 from bot.ports import Clock
 from bot.settings import Settings
 from bot.store.locks import LockKey
-from bot.store.repo import Store
+from bot.store.repo import Store, StoryAssignment
 
 log = logging.getLogger(__name__)
 
@@ -94,36 +95,67 @@ class StoryClusterer:
             self._index = index
         return self._index
 
-    async def assign(self, articles: Sequence[tuple[int, Article]]) -> dict[int, int]:
-        """Put each new article into a story (an existing one for a copy, else a new one); returns
-        article id → story id."""
+    async def start(self) -> None:
+        """Build the story index now (datasketch imported, the recent window read) rather than when the
+        first new article needs it."""
         async with self.locked():
-            return await self._assign_locked(articles)
+            await self._loaded()
 
-    async def _assign_locked(self, articles: Sequence[tuple[int, Article]]) -> dict[int, int]:
+    async def assign(
+        self,
+        articles: Sequence[tuple[int, Article]],
+        *,
+        shingled: Mapping[int, Shingled | None] | None = None,
+    ) -> dict[int, int]:
+        """Put each new article into a story (an existing one for a copy, else a new one); returns
+        article id → story id. ``shingled``: articles read for signing already (by the parser workers),
+        by id; the others are read here."""
+        async with self.locked():
+            return await self._assign_locked(articles, shingled or {})
+
+    async def _assign_locked(
+        self, articles: Sequence[tuple[int, Article]], shingled: Mapping[int, Shingled | None]
+    ) -> dict[int, int]:
+        """Decide every article's story in memory (a new story gets a negative key, so later articles of
+        the batch can join it), then write the batch in one transaction and give the new stories their
+        ids in the index. A failed write takes the batch back out of the index."""
         index = await self._loaded()
         out: dict[int, int] = {}
-        seq: int | None = None
+        batch: list[StoryAssignment] = []
+        added: dict[int, tuple[Article, Signature | None]] = {}
+        now = self.clock()
         for i, (aid, article) in enumerate(articles):
             known = index.story_of(aid)
             if known is not None:  # routed again (its page arrived): it keeps its story
                 out[aid] = known
                 continue
-            if seq is None:
-                seq = self._seq = await self.store.next_story_seq()
-            now = self.clock()
-            sig = index.signature(article)
+            if aid in added:
+                continue
+            if aid in shingled:
+                read = shingled[aid]
+                sig = None if read is None else index.sign_shingled(read)
+            else:
+                sig = index.signature(article)
             found = index.find(article, sig)
             if found is None:
-                sid = await self.store.new_story(
-                    aid, title=article.title, lang=article.lang, now=now, seq=seq
-                )
+                found = -1 - len(batch)  # a new story, keyed within the batch
+                batch.append(StoryAssignment(aid, found, title=article.title, lang=article.lang))
             else:
-                sid = await self.store.join_story(aid, found, now=now, seq=seq)
-            index.add(aid, sid, article, now, sig)
-            out[aid] = sid
+                batch.append(StoryAssignment(aid, found))
+            index.add(aid, found, article, now, sig)
+            added[aid] = (article, sig)
             if i % 50 == 49:
                 await asyncio.sleep(0)
+        if batch:
+            try:
+                assigned, self._seq = await self.store.assign_stories(batch, now=now)
+            except BaseException:
+                for aid in added:
+                    index.forget(aid)
+                raise
+            provisional = {a.article_id: a.story_id for a in batch}
+            index.relabel({aid: (provisional[aid], assigned[aid]) for aid in added})
+            out.update(assigned)
         index.prune(self.clock())
         return out
 
@@ -133,7 +165,7 @@ class StoryClusterer:
         since = self.clock() - self.params.window
         pending = await self.store.unclustered_articles(since, limit=limit)
         if pending:
-            await self._assign_locked([(p.id, p.article) for p in pending])
+            await self._assign_locked([(p.id, p.article) for p in pending], {})
         return len(pending)
 
     async def cluster_pending(self, *, limit: int = 5000) -> int:

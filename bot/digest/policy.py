@@ -82,7 +82,10 @@ class StoryRouter:
 
     async def route(self, new: Sequence[NewArticle], now: datetime) -> int:
         # Stories are made of what the feeds said (an article's page text would keep it from its copies).
-        stories = await self.clusterer.assign([(n.id, as_fed(n.article)) for n in new])
+        stories = await self.clusterer.assign(
+            [(n.id, as_fed(n.article)) for n in new],
+            shingled={n.id: n.shingled for n in new if n.signed},
+        )
         subs = {s.id: s for s in await self.store.list_subscriptions() if not s.paused}
         if not subs:
             return 0

@@ -29,42 +29,14 @@ import re
 import unicodedata
 from collections import deque
 from datetime import datetime, timedelta
-from typing import Any
 
+from bot.ingest.storysig import Shingled, Signature, SigParams, signer
 from bot.models import Article
 
 _WORD = re.compile(r"\w+", re.UNICODE)
 _LEAD_TAG = re.compile(
     r"^\s*(?:\((?:[^)]{1,20})\)|\[(?:[^\]]{1,20})\]|update\s*\d*\s*[-:]|breaking\s*[-:]|urgent\s*[-:])\s*",
     re.IGNORECASE,
-)
-_ANCHOR_WORDS = frozenset(
-    [
-        "monday",
-        "tuesday",
-        "wednesday",
-        "thursday",
-        "friday",
-        "saturday",
-        "sunday",
-        "понедельник",
-        "вторник",
-        "среда",
-        "среду",
-        "четверг",
-        "пятница",
-        "пятницу",
-        "суббота",
-        "субботу",
-        "воскресенье",
-        "월요일",
-        "화요일",
-        "수요일",
-        "목요일",
-        "금요일",
-        "토요일",
-        "일요일",
-    ]
 )
 
 
@@ -85,6 +57,11 @@ class StoryParams:
     window: timedelta = timedelta(hours=72)
     max_articles: int = 20_000
 
+    @property
+    def sig(self) -> SigParams:
+        """How texts are signed (the parser workers sign new articles with these)."""
+        return SigParams(shingle=self.shingle, num_perm=self.num_perm, min_shingles=self.min_shingles)
+
 
 def normalise_title(title: str, source: str = "") -> str:
     """Lower-case words of a headline without agency tags or a trailing publisher name."""
@@ -102,33 +79,6 @@ def normalise_title(title: str, source: str = "") -> str:
     return " ".join(w.lower() for w in _WORD.findall(t))
 
 
-def tokens(text: str) -> list[str]:
-    return [w.lower() for w in _WORD.findall(unicodedata.normalize("NFKC", text))]
-
-
-def shingles(words: list[str], k: int) -> set[str]:
-    if len(words) < k:
-        return {" ".join(words)} if words else set()
-    return {" ".join(words[i : i + k]) for i in range(len(words) - k + 1)}
-
-
-def anchors(words: list[str]) -> frozenset[tuple[str, str]]:
-    """Slots that tell two similar reports of different events apart: each number or weekday with the
-    word before it ("about 350", "on monday"). A dateline's "nov 2" only conflicts with another date."""
-    return frozenset(
-        (words[i - 1], w) for i, w in enumerate(words) if i and (w.isdigit() or w in _ANCHOR_WORDS)
-    )
-
-
-@dataclasses.dataclass(frozen=True, slots=True)
-class Signature:
-    """What the index keeps of one article's text."""
-
-    minhash: Any  # datasketch.LeanMinHash
-    size: int  # number of distinct shingles
-    anchors: frozenset[tuple[str, str]]
-
-
 @dataclasses.dataclass(slots=True)
 class _Entry:
     story_id: int
@@ -143,11 +93,11 @@ class StoryIndex:
     """Recent articles by URL, normalised title and MinHash, each pointing at its story."""
 
     def __init__(self, params: StoryParams | None = None) -> None:
-        from datasketch import MinHash, MinHashLSH
+        from datasketch import MinHashLSH
 
         self.params = params or StoryParams()
         p = self.params
-        self._template = MinHash(num_perm=p.num_perm, seed=1)
+        self._signer = signer(p.sig)
         lsh = MinHashLSH(threshold=p.lsh_threshold, num_perm=p.num_perm)  # only for its band layout
         self._bands: list[tuple[int, int]] = [(i * lsh.r, (i + 1) * lsh.r) for i in range(lsh.b)]
         # band -> band hash -> representative article ids
@@ -171,20 +121,11 @@ class StoryIndex:
 
     def signature(self, article: Article) -> Signature | None:
         """The MinHash of an article's text; None when it is too short to compare by text."""
-        from datasketch import LeanMinHash, MinHash
+        return self._signer.sign(article.text)
 
-        words = tokens(article.text)
-        sh = shingles(words, self.params.shingle)
-        if len(sh) < self.params.min_shingles:
-            return None
-        m = MinHash(
-            num_perm=self.params.num_perm,
-            seed=1,
-            permutations=self._template.permutations,
-            scheme=self._template.scheme,
-        )
-        m.update_batch([s.encode("utf-8") for s in sh])
-        return Signature(minhash=LeanMinHash(m), size=len(sh), anchors=anchors(words))
+    def sign_shingled(self, read: Shingled) -> Signature:
+        """The signature of a text a parser worker read (``bot.ingest.storysig.shingle``)."""
+        return self._signer.sign_shingled(read)
 
     def title_key(self, article: Article) -> str:
         key = normalise_title(article.title, article.source)
@@ -288,6 +229,31 @@ class StoryIndex:
                 self._index_rep(old, old_sig, insert=False)
         while len(self._order) > self.params.max_articles:
             self._drop(self._order.popleft())
+
+    def forget(self, article_id: int) -> None:
+        """Take an article out of the index (its story was never written)."""
+        if article_id in self._entries:
+            self._drop(article_id)
+            self._order.remove(article_id)
+
+    def relabel(self, changes: dict[int, tuple[int, int]]) -> None:
+        """Articles added under a provisional story id: article id -> (that id, the story it is in now).
+        Their entries, their keys and the representatives of a renamed story follow."""
+        for aid, (old, new) in changes.items():
+            entry = self._entries.get(aid)
+            if entry is None or old == new:
+                continue
+            entry.story_id = new
+            if self._by_url.get(entry.url, (0, 0))[1] == aid:
+                self._by_url[entry.url] = (new, aid)
+            if entry.title_key and self._by_title.get(entry.title_key, (0, 0))[1] == aid:
+                self._by_title[entry.title_key] = (new, aid)
+            reps = self._reps.get(old)
+            if reps is not None and aid in reps:
+                reps.remove(aid)
+                if not reps:
+                    del self._reps[old]
+                self._reps.setdefault(new, []).append(aid)
 
     def prune(self, now: datetime) -> None:
         """Forget articles older than the window (they were added roughly in time order)."""

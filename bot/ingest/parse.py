@@ -22,6 +22,7 @@ from urllib.parse import urlsplit
 import feedparser
 
 from bot.ingest.normalize import canonical_url, detect_language, html_to_text, normalise_language
+from bot.ingest.storysig import Shingled
 from bot.models import Article, FeedSpec, MatchResult
 
 _MAX_ID_CHARS = 512
@@ -56,6 +57,8 @@ class ParsedFeed:
     matches: tuple[MatchResult, ...] | None = None
     # Why the worker could not match them (the poller logs it and matches in its own process).
     match_error: str | None = None
+    # Each article read for its story signature, when the worker did it (``ParserPool.parse(sign=...)``).
+    shingled: tuple[Shingled | None, ...] | None = None
 
 
 def _decoded_views(body: bytes) -> list[bytes]:

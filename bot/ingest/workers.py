@@ -10,9 +10,11 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import contextlib
 import dataclasses
 import logging
 import multiprocessing
+import os
 import pickle
 import resource
 from concurrent.futures.process import BrokenProcessPool
@@ -24,7 +26,8 @@ from pebble import ProcessExpired, ProcessPool
 from bot.ingest.netguard import redact_url
 from bot.ingest.page import PageText, extract_page
 from bot.ingest.parse import FeedError, ParsedFeed, parse_and_normalize
-from bot.models import FeedSpec, Matcher
+from bot.ingest.storysig import SigParams, shingle
+from bot.models import EvidenceJSON, FeedSpec, Hit, Matcher, MatchResult
 from bot.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -36,6 +39,7 @@ _PRELOAD = [
     "feedparser",
     "selectolax.lexbor",
     "bot.matching",
+    "bot.ingest.storysig",
 ]
 
 
@@ -72,23 +76,42 @@ def _matcher_in_worker(ref: MatcherRef) -> Matcher:
     return matcher
 
 
-def parse_and_match(body: bytes, *, matcher: MatcherRef, **kwargs: Any) -> ParsedFeed:
-    """``parse_and_normalize``, then match every article (the worker-side half of the pipeline).
+def parse_and_match(
+    body: bytes, *, matcher: MatcherRef | None, sign: SigParams | None = None, **kwargs: Any
+) -> ParsedFeed:
+    """``parse_and_normalize``, then match every article (the worker-side half of the pipeline) and, with
+    ``sign``, read each article for its story signature (``bot.ingest.storysig.shingle``).
 
     A matcher that cannot be loaded or fails here leaves ``matches`` None and says why in
     ``match_error``: the bot logs it and matches in its own process, as it does for a matcher that cannot
     be pickled."""
     parsed = parse_and_normalize(body, **kwargs)
+    if sign is not None and parsed.articles:
+        parsed = dataclasses.replace(parsed, shingled=tuple(shingle(a.text, sign) for a in parsed.articles))
+    if matcher is None:
+        return parsed
     try:
         m = _matcher_in_worker(matcher)
-        results = tuple(m.match(article) for article in parsed.articles)
-        for result in results:
-            for hit in (*result.facts, *result.watches):
-                # The store writes every hit's evidence: build the snippets here, not in the bot's loop.
-                hit.evidence  # noqa: B018
+        # The store writes every hit's evidence: build the snippets here, not in the bot's loop, and hand
+        # them over as the JSON it writes.
+        results = tuple(_as_json(m.match(article)) for article in parsed.articles)
     except Exception as exc:
         return dataclasses.replace(parsed, match_error=f"{type(exc).__name__}: {exc}")
     return dataclasses.replace(parsed, matches=results)
+
+
+def _as_json(result: MatchResult) -> MatchResult:
+    if not result.facts and not result.watches:
+        return result
+    return dataclasses.replace(
+        result,
+        facts=tuple(Hit(h.kind, h.ref, EvidenceJSON.of(h.evidence)) for h in result.facts),
+        watches=tuple(Hit(h.kind, h.ref, EvidenceJSON.of(h.evidence)) for h in result.watches),
+    )
+
+
+def _ready() -> int:
+    return os.getpid()
 
 
 class ParserPool:
@@ -124,18 +147,21 @@ class ParserPool:
         headers: dict[str, str],
         now: datetime,
         matcher: MatcherRef | None = None,
+        sign: SigParams | None = None,
     ) -> ParsedFeed:
         """Parse ``body`` in a worker. Raises ``FeedError`` on refusal, parse failure, timeout or a
         worker that died (over its memory ceiling, or killed). With ``matcher``, the worker also matches
-        every article and returns the results in ``ParsedFeed.matches`` (None if it could not)."""
+        every article and returns the results in ``ParsedFeed.matches`` (None if it could not). With
+        ``sign``, ``ParsedFeed.shingled`` has each article read for its story signature."""
         if self._closed:
             raise RuntimeError("ParserPool is closed")
         settings = self._settings
         if not self._pool.active:
             self._restart()
-        kwargs: dict[str, Any] = {"matcher": matcher} if matcher is not None else {}
+        both = matcher is not None or sign is not None
+        kwargs: dict[str, Any] = {"matcher": matcher, "sign": sign} if both else {}
         future = self._pool.schedule(
-            parse_and_match if matcher is not None else parse_and_normalize,
+            parse_and_match if both else parse_and_normalize,
             args=(body,),
             kwargs={
                 **kwargs,
@@ -213,6 +239,13 @@ class ParserPool:
             log.exception("page extraction failed on %s", redact_url(url))
             return PageText("", None, f"The page could not be read ({type(exc).__name__}).")
         return result
+
+    async def start(self) -> None:
+        """Start the workers now (the fork server with the parser modules, then each worker) rather than
+        on the first feed of the first round. Failures are left for ``parse`` to report."""
+        futures = [self._pool.schedule(_ready) for _ in range(self._settings.parse_workers)]
+        with contextlib.suppress(Exception):
+            await asyncio.gather(*(asyncio.wrap_future(f) for f in futures))
 
     def worker_pids(self) -> list[int]:
         """The worker processes' ids (for health checks and the memory measurement in tests)."""

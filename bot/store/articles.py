@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from bot.crashpoints import crashpoint
 from bot.models import Article, Evidence, MatchResult
 from bot.store import tables as t
-from bot.store.base import StoreBase
+from bot.store.feeds import FeedsMixin, UnchangedPoll
 from bot.store.rows import (
     EVIDENCE_ADAPTER,
     MatchedArticle,
@@ -24,7 +24,7 @@ from bot.store.rows import (
 )
 
 
-class ArticlesMixin(StoreBase):
+class ArticlesMixin(FeedsMixin):
     # --- the poller's writes -----------------------------------------------------------------------
 
     async def insert_articles(
@@ -86,12 +86,16 @@ class ArticlesMixin(StoreBase):
         *,
         now: datetime,
         seeded: bool,
+        done: UnchangedPoll | None = None,
     ) -> list[tuple[int, Article, MatchResult]]:
         """``insert_articles`` and ``store_matches`` for articles matched beforehand, in one transaction
         (the poller's hot path; benchmarks/bench_poll.py): stores the articles not seen before in this
         feed, with their relevance and every fact/watch hit. Returns (id, article, match) for the new
-        ones, in feed order."""
+        ones, in feed order. ``done``: the poll has nothing left to do with them (a first poll, which
+        alerts nothing), so its success is recorded in the same transaction."""
         if not items:
+            if done is not None:
+                await self.record_unchanged_feeds([done])
             return []
         by_entry: dict[str, tuple[Article, MatchResult]] = {}
         for a, m in items:
@@ -119,6 +123,8 @@ class ArticlesMixin(StoreBase):
                 )
                 await c.execute(hits_stmt, hits)
             crashpoint("store.store_matches.uncommitted")
+            if done is not None:
+                await self._record_success(c, done, new_items=len(out))
             return out
 
         return await self._write("insert_matched_articles", fn)

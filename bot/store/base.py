@@ -42,6 +42,11 @@ class StoreBase:
         self.retry_attempts = retry_attempts
         self.dialect = engine.dialect.name
         self._local_locks: dict[int, asyncio.Lock] = {}
+        # SQLite has one writer at a time. Writers of this process take turns here instead of all opening
+        # a transaction and sleeping in SQLite's busy handler until the writer before them commits (which
+        # under load cost more time than the writes: the handler sleeps up to 100 ms a try). Another
+        # process writing the same file (a cron ``poll`` beside ``run``) still waits in the busy handler.
+        self._writer_turn: asyncio.Lock | None = asyncio.Lock() if self.dialect == "sqlite" else None
 
     @classmethod
     async def open(cls, url: str, *, retry_attempts: int = 8) -> Self:
@@ -81,8 +86,13 @@ class StoreBase:
     async def _write(self, what: str, fn: Callable[[AsyncConnection], Awaitable[T]]) -> T:
         """``fn`` in one transaction, committed when it returns, retried as a whole."""
 
+        turn = self._writer_turn
+
         async def op() -> T:
-            async with self.engine.begin() as conn:
+            if turn is None:
+                async with self.engine.begin() as conn:
+                    return await fn(conn)
+            async with turn, self.engine.begin() as conn:
                 return await fn(conn)
 
         return await with_retry(op, attempts=self.retry_attempts, what=what)

@@ -17,7 +17,9 @@ from bot.store.rows import FeedRow, feed_row, visible_to
 
 @dataclasses.dataclass(frozen=True, slots=True)
 class UnchangedPoll:
-    """A successful poll that brought nothing new (304, or the same body): ``record_unchanged_feeds``."""
+    """A successful poll's bookkeeping: for one that brought nothing new (304, or the same body),
+    ``record_unchanged_feeds``; for a first poll, written with its articles (``insert_matched_articles``
+    with ``done``)."""
 
     feed_id: int
     now: datetime
@@ -205,6 +207,35 @@ class FeedsMixin(StoreBase):
 
         return await self._write("claim_feed", fn)
 
+    async def claim_feeds(
+        self, feed_ids: Sequence[int], *, owner: str, now: datetime, lease_seconds: float
+    ) -> dict[int, FeedRow]:
+        """``claim_feed`` for many feeds in one transaction (the poller's claims of a moment, batched):
+        feed id -> its row as claimed, for the feeds no other process holds."""
+        until = now + timedelta(seconds=lease_seconds)
+        ids = sorted(set(feed_ids))
+
+        async def fn(c: AsyncConnection) -> dict[int, FeedRow]:
+            out: dict[int, FeedRow] = {}
+            for i in range(0, len(ids), 500):
+                res = await c.execute(
+                    sa.update(t.feeds)
+                    .where(
+                        t.feeds.c.id.in_(ids[i : i + 500]),
+                        sa.or_(
+                            t.feeds.c.poll_lease_until.is_(None),
+                            t.feeds.c.poll_lease_until < now,
+                            t.feeds.c.poll_owner == owner,
+                        ),
+                    )
+                    .values(poll_owner=owner, poll_lease_until=until)
+                    .returning(*t.feeds.c)
+                )
+                out.update({int(r.id): feed_row(r) for r in res})
+            return out
+
+        return await self._write("claim_feeds", fn)
+
     async def feed_lease_holder(self, feed_id: int) -> str | None:
         """Who holds the feed's poll lease (expired or not), if anyone."""
         q = sa.select(t.feeds.c.poll_owner).where(t.feeds.c.id == feed_id)
@@ -227,27 +258,35 @@ class FeedsMixin(StoreBase):
         seeded: bool,
         new_items: int,
     ) -> None:
+        done = UnchangedPoll(feed_id, now, next_poll_at, etag, last_modified, body_hash, seeded)
+
         async def fn(c: AsyncConnection) -> None:
-            await c.execute(
-                sa.update(t.feeds)
-                .where(t.feeds.c.id == feed_id)
-                .values(
-                    last_poll_at=now,
-                    last_success_at=now,
-                    failure_count=0,
-                    next_poll_at=next_poll_at,
-                    # A validator too long to store is dropped (we refetch in full) rather than cut.
-                    etag=etag if etag is None or len(etag) <= 1024 else None,
-                    last_modified=None if last_modified and len(last_modified) > 256 else last_modified,
-                    body_hash=body_hash,
-                    seeded=seeded,
-                    items_count=t.feeds.c.items_count + new_items,
-                    poll_owner=None,
-                    poll_lease_until=None,
-                )
-            )
+            await self._record_success(c, done, new_items=new_items)
 
         await self._write("record_feed_success", fn)
+
+    @staticmethod
+    async def _record_success(c: AsyncConnection, done: UnchangedPoll, *, new_items: int) -> None:
+        """A successful poll in ``c``'s transaction: validators, next poll, counts; the lease released."""
+        lm = done.last_modified
+        await c.execute(
+            sa.update(t.feeds)
+            .where(t.feeds.c.id == done.feed_id)
+            .values(
+                last_poll_at=done.now,
+                last_success_at=done.now,
+                failure_count=0,
+                next_poll_at=done.next_poll_at,
+                # A validator too long to store is dropped (we refetch in full) rather than cut.
+                etag=done.etag if done.etag is None or len(done.etag) <= 1024 else None,
+                last_modified=None if lm and len(lm) > 256 else lm,
+                body_hash=done.body_hash,
+                seeded=done.seeded,
+                items_count=t.feeds.c.items_count + new_items,
+                poll_owner=None,
+                poll_lease_until=None,
+            )
+        )
 
     async def record_unchanged_feeds(self, polls: Sequence[UnchangedPoll]) -> None:
         """``record_feed_success`` with no new items for many feeds at once: one transaction (the

@@ -184,6 +184,34 @@ class OutboxMixin(StoreBase):
 
         return await self._write("finish_delivery", fn)
 
+    async def finish_sent(
+        self, sent: Sequence[tuple[int, str | None, datetime]], *, owner: str
+    ) -> list[bool]:
+        """``finish(status="sent")`` for several deliveries at once, in one transaction: (delivery id,
+        message id, when sent) each; for each, False when its lease was lost to another sender."""
+
+        async def fn(c: AsyncConnection) -> list[bool]:
+            out: list[bool] = []
+            for delivery_id, message_id, now in sent:
+                values: dict[str, Any] = {
+                    "status": "sent",
+                    "lease_owner": None,
+                    "lease_until": None,
+                    "sent_at": now,
+                }
+                if message_id is not None:
+                    values["message_id"] = message_id
+                res = await c.execute(
+                    sa.update(t.deliveries)
+                    .where(t.deliveries.c.id == delivery_id, t.deliveries.c.lease_owner == owner)
+                    .values(**values)
+                )
+                out.append(bool(res.rowcount))
+            crashpoint("store.finish.uncommitted")
+            return out
+
+        return await self._write("finish_sent", fn)
+
     async def release_channels(self, owner: str | None) -> None:
         """Give up ``owner``'s channel leases (a sender stopping), so another sender takes them at once;
         every channel's with None (``run`` starting: it is the database's only sender, and a lease left

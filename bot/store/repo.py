@@ -25,7 +25,7 @@ from bot.store.rows import (
     SubscriptionRow,
     WatchRow,
 )
-from bot.store.stories import StoriesMixin
+from bot.store.stories import StoriesMixin, StoryAssignment
 from bot.store.watches import WatchesMixin
 
 __all__ = [
@@ -37,11 +37,12 @@ __all__ = [
     "QuotaError",
     "Store",
     "StoredArticle",
+    "StoryAssignment",
     "SubscriptionRow",
     "UnchangedPoll",
     "WatchRow",
 ]
 
 
-class Store(FeedsMixin, ArticlesMixin, WatchesMixin, OutboxMixin, StoriesMixin, PagesMixin):
+class Store(ArticlesMixin, FeedsMixin, WatchesMixin, OutboxMixin, StoriesMixin, PagesMixin):
     """The database behind pactwatch. Build with ``await Store.open(url)``; close with ``await close()``."""

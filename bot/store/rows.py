@@ -8,13 +8,22 @@ import json
 from datetime import datetime
 from typing import Any, Literal
 
-import pydantic
 import sqlalchemy as sa
 
-from bot.models import FULL_TEXT_MODES, PAYLOAD_ADAPTER, Article, Evidence, FeedSpec, MatchResult, Payload
+from bot.models import (
+    EVIDENCE_ADAPTER,
+    FULL_TEXT_MODES,
+    PAYLOAD_ADAPTER,
+    Article,
+    Evidence,
+    FeedSpec,
+    MatchResult,
+    Payload,
+    evidence_json,
+)
 from bot.store import tables as t
 
-EVIDENCE_ADAPTER: pydantic.TypeAdapter[Evidence] = pydantic.TypeAdapter(Evidence)
+__all__ = ["EVIDENCE_ADAPTER"]
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -194,17 +203,13 @@ def article_values(feed_id: int, a: Article, *, now: datetime, seeded: bool) -> 
 def match_values(article_id: int, m: MatchResult, text_source: str = "feed") -> list[dict[str, Any]]:
     """The matches rows of one article: every fact/watch hit, then its relevance evidence if any;
     ``text_source`` says which text they were found in (the feed's or the page's)."""
-    hits: list[tuple[str, str, Evidence]] = [(h.kind, h.ref, h.evidence) for h in (*m.facts, *m.watches)]
+    hits: list[tuple[str, str, str]] = [
+        (h.kind, h.ref, evidence_json(h.source)) for h in (*m.facts, *m.watches)
+    ]
     if m.relevance is not None:
-        hits.append(("relevance", "", m.relevance))
+        hits.append(("relevance", "", evidence_json(m.relevance)))
     return [
-        {
-            "article_id": article_id,
-            "kind": kind,
-            "ref": ref,
-            "evidence": EVIDENCE_ADAPTER.dump_json(evidence).decode(),
-            "text_source": text_source,
-        }
+        {"article_id": article_id, "kind": kind, "ref": ref, "evidence": evidence, "text_source": text_source}
         for kind, ref, evidence in hits
     ]
 

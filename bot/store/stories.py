@@ -3,6 +3,8 @@ scheduled time, each moving the subscription's window forward atomically)."""
 
 from __future__ import annotations
 
+import dataclasses
+from collections.abc import Sequence
 from datetime import datetime
 
 import sqlalchemy as sa
@@ -19,6 +21,18 @@ from bot.store.rows import (
     stored_article,
 )
 
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class StoryAssignment:
+    """One article's story decision: join ``story_id`` (> 0), or start the new story that the negative key
+    ``story_id`` stands for in its batch (``title`` and ``lang`` are the new story's)."""
+
+    article_id: int
+    story_id: int
+    title: str = ""
+    lang: str = ""
+
+
 # (story id, first seen, its articles, (article id, kind, ref) of their fact/watch matches)
 StoryInWindow = tuple[int, datetime, list[StoredArticle], list[tuple[int, str, str]]]
 
@@ -26,73 +40,74 @@ StoryInWindow = tuple[int, datetime, list[StoredArticle], list[tuple[int, str, s
 class StoriesMixin(StoreBase):
     # --- stories -----------------------------------------------------------------------------------
 
-    async def new_story(
-        self, article_id: int, *, title: str, lang: str, now: datetime, seq: int | None = None
-    ) -> int:
-        """Start a story with this article. If another writer assigned the article meanwhile, that story
-        is returned and no new one is left behind. ``seq`` (``next_story_seq``) marks the assignment for
-        the other processes' story indexes."""
+    async def assign_stories(
+        self, batch: Sequence[StoryAssignment], *, now: datetime
+    ) -> tuple[dict[int, int], int]:
+        """Write a batch of story decisions in one transaction: each article joins its story, or (a
+        negative ``story_id``, a key within the batch) the new story its key stands for, made once for all
+        the articles with that key. An article another writer put in a story meanwhile keeps it, and a new
+        story none of whose articles are left is not made. The batch is numbered (``story_seq``, one above
+        the last) for the other processes' story indexes; call it under the story lock
+        (``LockKey.STORIES``), which serialises the numbering across processes.
 
-        async def fn(c: AsyncConnection) -> int:
-            current = await self._story_of(c, article_id)
-            if current is not None:
-                return current
-            sid = (
-                await c.execute(
-                    sa.insert(t.stories)
-                    .values(title=title[:2000], lang=lang, first_seen=now, last_seen=now)
-                    .returning(t.stories.c.id)
+        Returns article id -> the story it ends up in, and the batch's number."""
+
+        async def fn(c: AsyncConnection) -> tuple[dict[int, int], int]:
+            ids = [a.article_id for a in batch]
+            already: dict[int, int] = {}
+            for i in range(0, len(ids), 500):
+                q = sa.select(t.articles.c.id, t.articles.c.story_id).where(
+                    t.articles.c.id.in_(ids[i : i + 500]), t.articles.c.story_id.is_not(None)
                 )
-            ).scalar_one()
-            res = await c.execute(
-                sa.update(t.articles)
-                .where(t.articles.c.id == article_id, t.articles.c.story_id.is_(None))
-                .values(story_id=sid, story_seq=seq)
-            )
-            if not res.rowcount:
-                # Another writer assigned the article since the SELECT above (which takes no lock):
-                # drop the story just made and answer with theirs.
-                current = await self._story_of(c, article_id)
-                if current is not None:
-                    await c.execute(sa.delete(t.stories).where(t.stories.c.id == sid))
-                    return current
-            crashpoint("store.new_story.uncommitted")
-            return int(sid)
+                already.update({int(r.id): int(r.story_id) for r in await c.execute(q)})
+            current = (await c.execute(sa.select(t.meta.c.value).where(t.meta.c.key == "story_seq"))).scalar()
+            seq = int(current or 0) + 1
+            made: dict[int, int] = {}  # a new story's key -> its id
+            for a in batch:
+                if a.story_id < 0 and a.story_id not in made and a.article_id not in already:
+                    made[a.story_id] = (
+                        await c.execute(
+                            sa.insert(t.stories)
+                            .values(title=a.title[:2000], lang=a.lang, first_seen=now, last_seen=now)
+                            .returning(t.stories.c.id)
+                        )
+                    ).scalar_one()
+            out = dict(already)
+            todo = [a for a in batch if a.article_id not in already]
+            for a in todo:
+                out[a.article_id] = made[a.story_id] if a.story_id < 0 else a.story_id
+            if todo:
+                await c.execute(
+                    sa.update(t.articles)
+                    .where(t.articles.c.id == sa.bindparam("b_aid"), t.articles.c.story_id.is_(None))
+                    .values(story_id=sa.bindparam("b_sid"), story_seq=seq),
+                    [{"b_aid": a.article_id, "b_sid": out[a.article_id]} for a in todo],
+                )
+                # Another writer may have assigned some of them between the SELECT above (which takes no
+                # lock) and this UPDATE: read back where each ended up, and drop a story left empty.
+                for i in range(0, len(todo), 500):
+                    q = sa.select(t.articles.c.id, t.articles.c.story_id).where(
+                        t.articles.c.id.in_([a.article_id for a in todo[i : i + 500]])
+                    )
+                    out.update({int(r.id): int(r.story_id) for r in await c.execute(q) if r.story_id})
+                empty = sorted(set(made.values()) - set(out.values()))
+                if empty:
+                    await c.execute(sa.delete(t.stories).where(t.stories.c.id.in_(empty)))
+                joined = sorted({a.story_id for a in todo if a.story_id > 0})
+                for i in range(0, len(joined), 500):
+                    await c.execute(
+                        sa.update(t.stories)
+                        .where(t.stories.c.id.in_(joined[i : i + 500]), t.stories.c.last_seen < now)
+                        .values(last_seen=now)
+                    )
+            stmt = self._insert(t.meta).values(key="story_seq", value=str(seq))
+            await c.execute(stmt.on_conflict_do_update(index_elements=["key"], set_={"value": str(seq)}))
+            crashpoint("store.assign_stories.uncommitted")
+            return out, seq
 
-        result = await self._write("new_story", fn)
+        result = await self._write("assign_stories", fn)
         crashpoint("store.story_assigned")
         return result
-
-    async def join_story(
-        self, article_id: int, story_id: int, *, now: datetime, seq: int | None = None
-    ) -> int:
-        """Add an article to a story; returns the story the article ends up in."""
-
-        async def fn(c: AsyncConnection) -> int:
-            res = await c.execute(
-                sa.update(t.articles)
-                .where(t.articles.c.id == article_id, t.articles.c.story_id.is_(None))
-                .values(story_id=story_id, story_seq=seq)
-            )
-            if res.rowcount:
-                await c.execute(
-                    sa.update(t.stories)
-                    .where(t.stories.c.id == story_id, t.stories.c.last_seen < now)
-                    .values(last_seen=now)
-                )
-                return story_id
-            current = await self._story_of(c, article_id)
-            return current if current is not None else story_id
-
-        return await self._write("join_story", fn)
-
-    @staticmethod
-    async def _story_of(c: AsyncConnection, article_id: int) -> int | None:
-        """The story holding an article, in ``c``'s transaction; None when none does (or no article)."""
-        current = (
-            await c.execute(sa.select(t.articles.c.story_id).where(t.articles.c.id == article_id))
-        ).scalar()
-        return int(current) if current is not None else None
 
     async def unclustered_articles(self, since: datetime, *, limit: int) -> list[StoredArticle]:
         """Articles first seen since ``since`` that no story holds yet (seeded backlogs), oldest first."""
@@ -117,19 +132,6 @@ class StoriesMixin(StoreBase):
     async def story_seq(self) -> int:
         """The number of the latest story assignment batch (0 before the first)."""
         return int(await self.get_meta("story_seq") or 0)
-
-    async def next_story_seq(self) -> int:
-        """Count the story assignment batches up by one and return the new number. Call it under the
-        story lock (``LockKey.STORIES``), which serialises it across processes."""
-
-        async def fn(c: AsyncConnection) -> int:
-            current = (await c.execute(sa.select(t.meta.c.value).where(t.meta.c.key == "story_seq"))).scalar()
-            nxt = int(current or 0) + 1
-            stmt = self._insert(t.meta).values(key="story_seq", value=str(nxt))
-            await c.execute(stmt.on_conflict_do_update(index_elements=["key"], set_={"value": str(nxt)}))
-            return nxt
-
-        return await self._write("next_story_seq", fn)
 
     async def story_assignments_after(
         self, seq: int, since: datetime, *, limit: int

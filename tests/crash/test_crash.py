@@ -35,7 +35,7 @@ KILL_PLAN = (
     "poll.articles_inserted",  # stored, not yet matched or routed: the next poll must route them
     "store.store_matches.uncommitted",
     "poll.matched",
-    "store.new_story.uncommitted",
+    "store.assign_stories.uncommitted",
     "store.story_assigned",
     "store.enqueue.uncommitted",
     "store.enqueued",

@@ -28,9 +28,9 @@ def test_quick_benchmark_runs_and_prints_every_line() -> None:
         tuple(line.split()[:2]): line.split() for line in out.splitlines() if line.strip().startswith("60 ")
     }
     assert set(rows) == {("60", "1"), ("60", "2"), ("60", "alert")}
-    # Round 1: every feed new, 50 items each; round 2: 6 of the 60 feeds gained 5 items.
+    # Round 1: every feed new, 50 items each; round 2: 6 of the 60 feeds gained 50 items.
     assert rows[("60", "1")][5:7] == ["3000", "0"]
-    assert rows[("60", "2")][5:7] == ["30", "0"]
+    assert rows[("60", "2")][5:7] == ["300", "0"]
     assert "naive baseline" in out and "measured on 6 of the 60 feeds" in out
     assert "time to alert" in out and "nan" not in out.split("time to alert")[1]
     assert "seed_first_poll" in out

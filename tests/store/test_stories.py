@@ -7,7 +7,7 @@ import asyncio
 from datetime import UTC, datetime, timedelta
 
 from bot.models import Article, FeedSpec
-from bot.store.repo import Store
+from bot.store.repo import Store, StoryAssignment
 
 T0 = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)
 
@@ -28,16 +28,20 @@ async def one_article(store: Store) -> int:
     return aid
 
 
-async def test_new_story_twice_at_once_leaves_one_story(store: Store, db_url: str) -> None:
+def new(aid: int, title: str = "Treaty signed") -> list[StoryAssignment]:
+    return [StoryAssignment(aid, -1, title=title, lang="en")]
+
+
+async def test_a_new_story_twice_at_once_leaves_one_story(store: Store, db_url: str) -> None:
     aid = await one_article(store)
     other = await Store.open(db_url)  # a second process on the same database
     try:
-        a, b = await asyncio.gather(
-            store.new_story(aid, title="Treaty signed", lang="en", now=T0),
-            other.new_story(aid, title="Treaty signed", lang="en", now=T0),
+        (ma, _), (mb, _) = await asyncio.gather(
+            store.assign_stories(new(aid), now=T0), other.assign_stories(new(aid), now=T0)
         )
     finally:
         await other.close()
+    a, b = ma[aid], mb[aid]
     article = await store.get_article(aid)
     assert article is not None
     assert a == b == article.story_id
@@ -47,8 +51,14 @@ async def test_new_story_twice_at_once_leaves_one_story(store: Store, db_url: st
     assert await store.delete_articles_before(T0 - timedelta(days=1)) == 0
 
 
-async def test_join_story_keeps_the_first_assignment(store: Store) -> None:
+async def test_an_assigned_article_keeps_its_first_story(store: Store) -> None:
     aid = await one_article(store)
-    first = await store.new_story(aid, title="Treaty signed", lang="en", now=T0)
-    assert await store.new_story(aid, title="again", lang="en", now=T0) == first
-    assert await store.join_story(aid, first + 100, now=T0 + timedelta(hours=1)) == first
+    (first, seq1) = await store.assign_stories(new(aid), now=T0)
+    (again, seq2) = await store.assign_stories(new(aid, "again"), now=T0)
+    assert again == first and seq2 == seq1 + 1
+    (joined, _) = await store.assign_stories(
+        [StoryAssignment(aid, first[aid] + 100)], now=T0 + timedelta(hours=1)
+    )
+    assert joined == first
+    # No story was made for the second decision: the article kept the first.
+    assert [s[0] for s in await store.stories_in_window(T0 - timedelta(days=1), None)] == [first[aid]]
