@@ -5,7 +5,7 @@
     .venv/bin/python benchmarks/bench_poll.py --sizes 300 --alerts 0   # both rounds vs reader, no alert phase
 
 For each N: a feed server process (``feedserver.py``) serves N feeds of 50 items (~100 KB, en/ko/ru) with
-100 ms latency and ETags over many loopback addresses. In this process, the bot is built by
+100 ms latency and ETags over 30 loopback addresses (``--addresses``). In this process, the bot is built by
 ``bot.app.build_services`` (SQLite in a temp dir, the catalog from config/facts.toml, 1,000 generated
 watches, the outbox sending to a recording sink) and polls round 1 (every feed new) and round 2 (10% of
 feeds changed, 50 new items each). Then the real scheduler path (``poller.poll_due()`` every tick, the
@@ -216,9 +216,11 @@ class SizeResult:
 
 @contextlib.asynccontextmanager
 async def feed_server(
-    n: int, *, single_host: bool, latency: float
+    n: int, *, single_host: bool, latency: float, addresses: int = 30
 ) -> AsyncIterator[tuple[list[str], str, int]]:
+    per_address = -(-n // max(1, addresses))
     args = [sys.executable, str(HERE / "feedserver.py"), "--feeds", str(n), "--latency", str(latency)]
+    args += ["--per-address", str(per_address)]
     if single_host:
         args.append("--single-host")
     proc = await asyncio.create_subprocess_exec(
@@ -316,7 +318,11 @@ async def run_size(
     interval = args.interval
     tick = max(5, min(15, interval // 4))  # run_service's tick for this interval
     async with (
-        feed_server(n, single_host=args.single_host, latency=args.latency) as (urls, ctl, server_pid),
+        feed_server(n, single_host=args.single_host, latency=args.latency, addresses=args.addresses) as (
+            urls,
+            ctl,
+            server_pid,
+        ),
         aiohttp.ClientSession() as http,
     ):
         sampler.exclude.add(server_pid)
@@ -575,6 +581,9 @@ def main(argv: list[str] | None = None) -> None:
         "--profile", metavar="PATH", help="cProfile this process's rounds into PATH.n<N>.r<round>.prof"
     )
     ap.add_argument("--single-host", action="store_true", help="serve every feed on 127.0.0.1 only")
+    ap.add_argument(
+        "--addresses", type=int, default=30, help="loopback addresses the feeds are spread over (as hosts)"
+    )
     ap.add_argument(
         "--no-peer", dest="peer", action="store_false", help="skip reader (the peer, from the bench extra)"
     )

@@ -29,6 +29,7 @@ from bot.ingest.workers import MatcherRef, ParserPool
 from bot.models import Article, Fact, Matcher, MatcherFactory, MatchResult, Summary, WatchSpec
 from bot.ports import Clock, Wake
 from bot.store.batch import ClaimBatch, UnchangedBatch
+from bot.store.locks import holder_is_dead
 from bot.store.repo import FeedRow, PlannedDelivery, Store, UnchangedPoll, WatchRow
 
 log = logging.getLogger(__name__)
@@ -167,25 +168,6 @@ class PollPolicy:
         return datetime.fromtimestamp(slot, tz=now.tzinfo)
 
 
-def holder_is_dead(holder: str) -> bool:
-    """Whether a lease holder ("host:pid:…") is a process of this machine that no longer runs. A holder
-    on another machine is never judged here: its lease expires instead."""
-    host, _, rest = holder.partition(":")
-    pid_text = rest.partition(":")[0]
-    if host != socket.gethostname() or not pid_text.isdigit():
-        return False
-    pid = int(pid_text)
-    if pid == os.getpid():
-        return False
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return True
-    except PermissionError:  # it runs, as another user
-        return False
-    return False
-
-
 class MatcherCache:
     """The compiled matcher, rebuilt when the watch list changes (in this process or another).
 
@@ -320,10 +302,19 @@ class Poller:
         Without ``log_failures`` a failed feed is only in the report (the caller says it itself).
         ``wait_for_pages``: wait for every new article's page rather than ``page_wait`` (``poll --once``)."""
         sem = asyncio.Semaphore(self.policy.concurrency)
+        claimed: dict[int, FeedRow] = {}
+        claimed_at = time.monotonic()
 
         async def one(feed: FeedRow) -> FeedOutcome:
             async with sem:
-                outcome = await self.poll_feed(feed, log_failure=log_failures, wait_for_pages=wait_for_pages)
+                # Claimed with the round; a poll that waited for its turn past half its lease claims again.
+                fresh = time.monotonic() - claimed_at < self.policy.lease_seconds / 2
+                outcome = await self.poll_feed(
+                    feed,
+                    log_failure=log_failures,
+                    wait_for_pages=wait_for_pages,
+                    claimed=claimed.get(feed.id) if fresh else None,
+                )
             if progress:
                 progress(outcome)
             return outcome if keep_articles or not outcome.new else dataclasses.replace(outcome, new=())
@@ -333,15 +324,33 @@ class Poller:
             outcomes: list[FeedOutcome] = []
         else:
             async with self.matchers.round():  # the watch revision: checked once for the round
+                # Every lease in one write now, not a claim per wave of polls (each behind the writes).
+                try:
+                    claimed = await self.store.claim_feeds(
+                        [f.id for f in todo],
+                        owner=self.owner,
+                        now=self.clock(),
+                        lease_seconds=self.policy.lease_seconds,
+                    )
+                except Exception:
+                    log.exception("claiming the round's feeds failed; each feed claims its own")
+                claimed_at = time.monotonic()
                 outcomes = await asyncio.gather(*(one(f) for f in todo))
         self.last_round_at = self.clock()
         return RoundReport(tuple(outcomes))
 
     async def poll_feed(
-        self, feed: FeedRow, *, log_failure: bool = True, wait_for_pages: bool = False
+        self,
+        feed: FeedRow,
+        *,
+        log_failure: bool = True,
+        wait_for_pages: bool = False,
+        claimed: FeedRow | None = None,
     ) -> FeedOutcome:
-        """Poll one feed, unless another process is polling it now (then the outcome is "busy")."""
-        claimed = await self.claims.claim(feed.id)
+        """Poll one feed, unless another process is polling it now (then the outcome is "busy").
+        ``claimed``: the feed's row as this poller claimed it just now (``Store.claim_feeds``)."""
+        if claimed is None:
+            claimed = await self.claims.claim(feed.id)
         if claimed is None:
             # A process of this machine that died mid-poll (killed, restarted) left its lease behind.
             holder = await self.store.feed_lease_holder(feed.id)

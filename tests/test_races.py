@@ -150,7 +150,7 @@ async def test_a_lease_left_by_a_killed_process_of_this_machine_is_taken_over(
 ) -> None:
     import socket
 
-    from bot.poller import holder_is_dead
+    from bot.store.locks import holder_is_dead
 
     proc = await asyncio.create_subprocess_exec(sys.executable, "-c", "pass")
     await proc.wait()

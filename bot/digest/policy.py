@@ -111,10 +111,7 @@ class StoryRouter:
         async with self.store.locked(LockKey.ALERT_POLICY):
             existing = await self.store.existing_keys(list(planned))
             fresh = [p for k, p in planned.items() if k not in existing]
-            sent = {
-                sid: await self.store.alerts_sent_since(sid, now - HOUR)
-                for sid in sorted({p.subscription_id for p in fresh})
-            }
+            sent = await self.store.alerts_sent_since([p.subscription_id for p in fresh], now - HOUR)
             decided = apply_policy(
                 fresh, subscriptions=subs, sent_last_hour=sent, cap=self.alerts_per_hour, now=now
             )

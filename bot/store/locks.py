@@ -12,6 +12,8 @@ from __future__ import annotations
 import contextlib
 import enum
 import logging
+import os
+import socket
 from collections.abc import AsyncIterator
 from typing import Literal
 
@@ -173,3 +175,22 @@ async def hold_role(engine: AsyncEngine, role: Role) -> HeldLock:
         f"a `pactwatch run` already uses this database, so `pactwatch {role}` cannot start beside it; stop "
         "it first (workers and a gateway replace it)."
     )
+
+
+def holder_is_dead(holder: str) -> bool:
+    """Whether a lease holder ("host:pid:…") is a process of this machine that no longer runs. A holder
+    on another machine is never judged here: its lease expires instead."""
+    host, _, rest = holder.partition(":")
+    pid_text = rest.partition(":")[0]
+    if host != socket.gethostname() or not pid_text.isdigit():
+        return False
+    pid = int(pid_text)
+    if pid == os.getpid():
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:  # it runs, as another user
+        return False
+    return False

@@ -280,19 +280,28 @@ class OutboxMixin(StoreBase):
 
     # --- the alert policy: the hourly cap, held alerts and their summaries ----------------------------
 
-    async def alerts_sent_since(self, subscription_id: int, since: datetime) -> int:
-        """Alerts of one subscription created since ``since`` that were not held back (the hourly cap)."""
+    async def alerts_sent_since(self, subscription_ids: Sequence[int], since: datetime) -> dict[int, int]:
+        """For each subscription, its alerts created since ``since`` that were not held back (the hourly
+        cap), counted in one query."""
+        ids = sorted(set(subscription_ids))
+        if not ids:
+            return {}
         q = (
-            sa.select(sa.func.count())
-            .select_from(t.deliveries)
+            sa.select(t.deliveries.c.subscription_id, sa.func.count())
             .where(
-                t.deliveries.c.subscription_id == subscription_id,
+                t.deliveries.c.subscription_id.in_(ids),
                 t.deliveries.c.kind == "alert",
                 _NOT_HELD,
                 t.deliveries.c.created_at >= since,
             )
+            .group_by(t.deliveries.c.subscription_id)
         )
-        return await self._count("alerts_sent_since", q)
+
+        async def fn(c: AsyncConnection) -> dict[int, int]:
+            counts = {int(sid): int(n) for sid, n in await c.execute(q)}
+            return {sid: counts.get(sid, 0) for sid in ids}
+
+        return await self._read("alerts_sent_since", fn)
 
     async def alerted_stories(self, subscription_id: int, story_ids: Sequence[int]) -> set[int]:
         """Stories that got an immediate alert (not held back) in this subscription."""

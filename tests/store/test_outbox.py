@@ -214,8 +214,8 @@ async def test_held_alerts_are_rolled_once(store: Store) -> None:
     await store.enqueue(
         [planned(sub, 1), planned(sub, 2, story_id=7), planned(sub, 3, status="held", story_id=8)], now=T0
     )
-    assert await store.alerts_sent_since(sub, T0) == 2
-    assert await store.alerts_sent_since(sub, T0 + timedelta(seconds=1)) == 0
+    assert await store.alerts_sent_since([sub], T0) == {sub: 2}
+    assert await store.alerts_sent_since([sub, sub + 1], T0 + timedelta(seconds=1)) == {sub: 0, sub + 1: 0}
     assert await store.alerted_stories(sub, [7, 8, 9]) == {7}
     assert await store.subscriptions_with_held() == [sub]
     [(held_id, story, _)] = await store.held_alerts(sub)
