@@ -509,16 +509,7 @@ class Poller:
             if planned:
                 self.wake()
         if not recorded:
-            await self.store.record_feed_success(
-                feed.id,
-                now=now,
-                next_poll_at=done.next_poll_at,
-                etag=done.etag,
-                last_modified=done.last_modified,
-                body_hash=done.body_hash,
-                seeded=True,
-                new_items=len(stored),
-            )
+            await self.store.record_feed_success(done, new_items=len(stored))
         crashpoint("poll.recorded")
         if parsed.warning:
             log.debug("feed %s parsed with a warning: %s", feed.url, parsed.warning)

@@ -17,7 +17,7 @@ from typing import Any
 from bot.app import build_services
 from bot.models import FeedSpec
 from bot.settings import Settings
-from bot.store.repo import Store
+from bot.store.repo import Store, UnchangedPoll
 from tests.conftest import TEST_FACTS, FakeClock, FeedServer, KeywordMatcher, rss
 from tests.test_cli import env_for, write_feed
 
@@ -111,9 +111,9 @@ async def test_seeded_articles_of_a_poll_that_died_never_alert(
         )  # fmt: skip
         await svc.store.insert_articles(feed.id, parsed.articles, now=clock(), seeded=True)  # then it died
         await svc.store.record_feed_success(
-            feed.id, now=clock() - timedelta(hours=1), next_poll_at=clock(), etag=None,
-            last_modified=None, body_hash=None, seeded=True, new_items=0,
-        )  # fmt: skip
+            UnchangedPoll(feed.id, clock() - timedelta(hours=1), clock(), None, None, None, seeded=True),
+            new_items=0,
+        )
         clock.advance(minutes=10)
         feed_server.feeds["/a.xml"] = rss(items(3))
         await svc.poller.poll_feeds([await svc.store.get_feed(feed.id)])  # type: ignore[list-item]

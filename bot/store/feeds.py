@@ -246,19 +246,8 @@ class FeedsMixin(StoreBase):
 
         return await self._read("feed_lease_holder", fn)
 
-    async def record_feed_success(
-        self,
-        feed_id: int,
-        *,
-        now: datetime,
-        next_poll_at: datetime,
-        etag: str | None,
-        last_modified: str | None,
-        body_hash: str | None,
-        seeded: bool,
-        new_items: int,
-    ) -> None:
-        done = UnchangedPoll(feed_id, now, next_poll_at, etag, last_modified, body_hash, seeded)
+    async def record_feed_success(self, done: UnchangedPoll, *, new_items: int) -> None:
+        """A successful poll that stored ``new_items`` articles: its bookkeeping, the lease released."""
 
         async def fn(c: AsyncConnection) -> None:
             await self._record_success(c, done, new_items=new_items)

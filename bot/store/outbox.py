@@ -164,25 +164,32 @@ class OutboxMixin(StoreBase):
     ) -> bool:
         """Settle a claimed delivery. Returns False when the lease was lost to another sender."""
 
+        values: dict[str, Any] = {"status": status, "lease_owner": None, "lease_until": None}
+        if message_id is not None:
+            values["message_id"] = message_id
+        if error is not None:
+            values["last_error"] = error[:2000]
+        if status == "sent":
+            values["sent_at"] = now
+        if not_before is not None:
+            values["not_before"] = not_before
+
         async def fn(c: AsyncConnection) -> bool:
-            values: dict[str, Any] = {"status": status, "lease_owner": None, "lease_until": None}
-            if message_id is not None:
-                values["message_id"] = message_id
-            if error is not None:
-                values["last_error"] = error[:2000]
-            if status == "sent":
-                values["sent_at"] = now
-            if not_before is not None:
-                values["not_before"] = not_before
-            res = await c.execute(
-                sa.update(t.deliveries)
-                .where(t.deliveries.c.id == delivery_id, t.deliveries.c.lease_owner == owner)
-                .values(**values)
-            )
+            settled = await self._settle(c, delivery_id, owner, values)
             crashpoint("store.finish.uncommitted")
-            return bool(res.rowcount)
+            return settled
 
         return await self._write("finish_delivery", fn)
+
+    @staticmethod
+    async def _settle(c: AsyncConnection, delivery_id: int, owner: str, values: dict[str, Any]) -> bool:
+        """Write a claimed delivery's outcome in ``c``'s transaction; False when ``owner`` lost its lease."""
+        res = await c.execute(
+            sa.update(t.deliveries)
+            .where(t.deliveries.c.id == delivery_id, t.deliveries.c.lease_owner == owner)
+            .values(**values)
+        )
+        return bool(res.rowcount)
 
     async def finish_sent(
         self, sent: Sequence[tuple[int, str | None, datetime]], *, owner: str
@@ -193,20 +200,11 @@ class OutboxMixin(StoreBase):
         async def fn(c: AsyncConnection) -> list[bool]:
             out: list[bool] = []
             for delivery_id, message_id, now in sent:
-                values: dict[str, Any] = {
-                    "status": "sent",
-                    "lease_owner": None,
-                    "lease_until": None,
-                    "sent_at": now,
-                }
+                values: dict[str, Any] = {"status": "sent", "lease_owner": None, "lease_until": None}
+                values["sent_at"] = now
                 if message_id is not None:
                     values["message_id"] = message_id
-                res = await c.execute(
-                    sa.update(t.deliveries)
-                    .where(t.deliveries.c.id == delivery_id, t.deliveries.c.lease_owner == owner)
-                    .values(**values)
-                )
-                out.append(bool(res.rowcount))
+                out.append(await self._settle(c, delivery_id, owner, values))
             crashpoint("store.finish.uncommitted")
             return out
 
