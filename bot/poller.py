@@ -28,7 +28,7 @@ from bot.ingest.storysig import Shingled, SigParams
 from bot.ingest.workers import MatcherRef, ParserPool
 from bot.models import Article, Fact, Matcher, MatcherFactory, MatchResult, Summary, WatchSpec
 from bot.ports import Clock, Wake
-from bot.store.batch import ClaimBatch, UnchangedBatch
+from bot.store.batch import UnchangedBatch
 from bot.store.locks import holder_is_dead
 from bot.store.repo import FeedRow, PlannedDelivery, Store, UnchangedPoll, WatchRow
 
@@ -275,7 +275,6 @@ class Poller:
         self.last_round_at: datetime | None = None
         self.owner = f"{socket.gethostname()}:{os.getpid()}:{id(self):x}"  # the feed leases' holder
         self.unchanged = UnchangedBatch(store)
-        self.claims = ClaimBatch(store, owner=self.owner, clock=clock, lease_seconds=policy.lease_seconds)
 
     async def poll_due(self) -> RoundReport:
         """Poll every feed whose time has come (the scheduler's tick). The report has counts, not the
@@ -350,7 +349,9 @@ class Poller:
         """Poll one feed, unless another process is polling it now (then the outcome is "busy").
         ``claimed``: the feed's row as this poller claimed it just now (``Store.claim_feeds``)."""
         if claimed is None:
-            claimed = await self.claims.claim(feed.id)
+            claimed = await self.store.claim_feed(
+                feed.id, owner=self.owner, now=self.clock(), lease_seconds=self.policy.lease_seconds
+            )
         if claimed is None:
             # A process of this machine that died mid-poll (killed, restarted) left its lease behind.
             holder = await self.store.feed_lease_holder(feed.id)
@@ -416,6 +417,7 @@ class Poller:
         assert res.body is not None
         # Matching runs in the parser workers right after parsing: in parallel, and off this event loop.
         ref = await self.matchers.worker_ref() if self.policy.match_in_workers else None
+        seeding = self.policy.seed_first_poll and not feed.seeded
         started = time.monotonic()
         try:
             parsed = await self.parsers.parse(
@@ -426,7 +428,7 @@ class Poller:
                 now=now,
                 matcher=ref,
                 # A first poll's articles are stored without routing: nothing clusters them now.
-                sign=None if self.policy.seed_first_poll and not feed.seeded else self.policy.sign,
+                sign=None if seeding else self.policy.sign,
             )
         except FeedError as exc:
             return await self._fail(feed, str(exc), retry_after=res.retry_after)
@@ -438,7 +440,6 @@ class Poller:
                 feed.name or feed.url,
                 parsed.match_error,
             )
-        seeding = self.policy.seed_first_poll and not feed.seeded
         done = UnchangedPoll(
             feed.id,
             now=now,

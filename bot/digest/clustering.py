@@ -21,7 +21,7 @@ from collections.abc import AsyncIterator, Mapping, Sequence
 from datetime import timedelta
 
 from bot.digest.stories import StoryIndex, StoryParams
-from bot.ingest.storysig import Shingled, Signature
+from bot.ingest.storysig import Shingled
 from bot.models import Article
 from bot.ports import Clock
 from bot.settings import Settings
@@ -122,7 +122,7 @@ class StoryClusterer:
         index = await self._loaded()
         out: dict[int, int] = {}
         batch: list[StoryAssignment] = []
-        added: dict[int, tuple[Article, Signature | None]] = {}
+        added: set[int] = set()
         now = self.clock()
         for i, (aid, article) in enumerate(articles):
             known = index.story_of(aid)
@@ -143,7 +143,7 @@ class StoryClusterer:
             else:
                 batch.append(StoryAssignment(aid, found))
             index.add(aid, found, article, now, sig)
-            added[aid] = (article, sig)
+            added.add(aid)
             if i % 50 == 49:
                 await asyncio.sleep(0)
         if batch:

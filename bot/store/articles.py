@@ -124,7 +124,7 @@ class ArticlesMixin(FeedsMixin):
                 await c.execute(hits_stmt, hits)
             crashpoint("store.store_matches.uncommitted")
             if done is not None:
-                await self._record_success(c, done, new_items=len(out))
+                await self._record_successes(c, [(done, len(out))])
             return out
 
         return await self._write("insert_matched_articles", fn)

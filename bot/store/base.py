@@ -86,12 +86,9 @@ class StoreBase:
     async def _write(self, what: str, fn: Callable[[AsyncConnection], Awaitable[T]]) -> T:
         """``fn`` in one transaction, committed when it returns, retried as a whole."""
 
-        turn = self._writer_turn
+        turn = self._writer_turn or contextlib.nullcontext()
 
         async def op() -> T:
-            if turn is None:
-                async with self.engine.begin() as conn:
-                    return await fn(conn)
             async with turn, self.engine.begin() as conn:
                 return await fn(conn)
 

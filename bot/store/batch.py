@@ -6,8 +6,7 @@ import asyncio
 from collections.abc import Awaitable, Callable
 from typing import Generic, TypeVar
 
-from bot.ports import Clock
-from bot.store.repo import FeedRow, Store, UnchangedPoll
+from bot.store.repo import Store, UnchangedPoll
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -74,33 +73,3 @@ class UnchangedBatch(Batch[UnchangedPoll, None]):
 
     async def record(self, poll: UnchangedPoll) -> None:
         await self.submit(poll)
-
-
-class ClaimBatch(Batch[int, FeedRow | None]):
-    """The feeds' poll leases, taken together: ``claim(feed_id)`` is ``Store.claim_feed`` for this poller,
-    but the claims of a moment (a round starting 64 polls at once) are one transaction."""
-
-    def __init__(
-        self,
-        store: Store,
-        *,
-        owner: str,
-        clock: Clock,
-        lease_seconds: float,
-        size: int = 64,
-        delay: float = 0.005,
-    ) -> None:
-        super().__init__(self._claim_many, size=size, delay=delay)
-        self.store = store
-        self.owner = owner
-        self.clock = clock
-        self.lease_seconds = lease_seconds
-
-    async def _claim_many(self, feed_ids: list[int]) -> list[FeedRow | None]:
-        claimed = await self.store.claim_feeds(
-            feed_ids, owner=self.owner, now=self.clock(), lease_seconds=self.lease_seconds
-        )
-        return [claimed.get(i) for i in feed_ids]
-
-    async def claim(self, feed_id: int) -> FeedRow | None:
-        return await self.submit(feed_id)

@@ -185,34 +185,24 @@ class FeedsMixin(StoreBase):
         holds an unexpired lease (it is being polled there). ``record_feed_success``/``_failure`` release
         it; a lease whose holder died expires, or is taken over at once with ``steal_from`` (the holder
         the caller knows to be dead)."""
-        until = now + timedelta(seconds=lease_seconds)
-        holders = [owner] if steal_from is None else [owner, steal_from]
-
-        async def fn(c: AsyncConnection) -> FeedRow | None:
-            res = await c.execute(
-                sa.update(t.feeds)
-                .where(
-                    t.feeds.c.id == feed_id,
-                    sa.or_(
-                        t.feeds.c.poll_lease_until.is_(None),
-                        t.feeds.c.poll_lease_until < now,
-                        t.feeds.c.poll_owner.in_(holders),
-                    ),
-                )
-                .values(poll_owner=owner, poll_lease_until=until)
-                .returning(*t.feeds.c)  # the row as claimed, in the same statement
-            )
-            row = res.first()
-            return None if row is None else feed_row(row)
-
-        return await self._write("claim_feed", fn)
+        claimed = await self.claim_feeds(
+            [feed_id], owner=owner, now=now, lease_seconds=lease_seconds, steal_from=steal_from
+        )
+        return claimed.get(feed_id)
 
     async def claim_feeds(
-        self, feed_ids: Sequence[int], *, owner: str, now: datetime, lease_seconds: float
+        self,
+        feed_ids: Sequence[int],
+        *,
+        owner: str,
+        now: datetime,
+        lease_seconds: float,
+        steal_from: str | None = None,
     ) -> dict[int, FeedRow]:
-        """``claim_feed`` for many feeds in one transaction (the poller's claims of a moment, batched):
-        feed id -> its row as claimed, for the feeds no other process holds."""
+        """``claim_feed`` for many feeds in one transaction (a poll round's feeds): feed id -> its row as
+        claimed, for the feeds no other process holds."""
         until = now + timedelta(seconds=lease_seconds)
+        holders = [owner] if steal_from is None else [owner, steal_from]
         ids = sorted(set(feed_ids))
 
         async def fn(c: AsyncConnection) -> dict[int, FeedRow]:
@@ -225,11 +215,11 @@ class FeedsMixin(StoreBase):
                         sa.or_(
                             t.feeds.c.poll_lease_until.is_(None),
                             t.feeds.c.poll_lease_until < now,
-                            t.feeds.c.poll_owner == owner,
+                            t.feeds.c.poll_owner.in_(holders),
                         ),
                     )
                     .values(poll_owner=owner, poll_lease_until=until)
-                    .returning(*t.feeds.c)
+                    .returning(*t.feeds.c)  # the rows as claimed, in the same statement
                 )
                 out.update({int(r.id): feed_row(r) for r in res})
             return out
@@ -250,38 +240,25 @@ class FeedsMixin(StoreBase):
         """A successful poll that stored ``new_items`` articles: its bookkeeping, the lease released."""
 
         async def fn(c: AsyncConnection) -> None:
-            await self._record_success(c, done, new_items=new_items)
+            await self._record_successes(c, [(done, new_items)])
 
         await self._write("record_feed_success", fn)
-
-    @staticmethod
-    async def _record_success(c: AsyncConnection, done: UnchangedPoll, *, new_items: int) -> None:
-        """A successful poll in ``c``'s transaction: validators, next poll, counts; the lease released."""
-        lm = done.last_modified
-        await c.execute(
-            sa.update(t.feeds)
-            .where(t.feeds.c.id == done.feed_id)
-            .values(
-                last_poll_at=done.now,
-                last_success_at=done.now,
-                failure_count=0,
-                next_poll_at=done.next_poll_at,
-                # A validator too long to store is dropped (we refetch in full) rather than cut.
-                etag=done.etag if done.etag is None or len(done.etag) <= 1024 else None,
-                last_modified=None if lm and len(lm) > 256 else lm,
-                body_hash=done.body_hash,
-                seeded=done.seeded,
-                items_count=t.feeds.c.items_count + new_items,
-                poll_owner=None,
-                poll_lease_until=None,
-            )
-        )
 
     async def record_unchanged_feeds(self, polls: Sequence[UnchangedPoll]) -> None:
         """``record_feed_success`` with no new items for many feeds at once: one transaction (the
         poller's not-modified feeds of a moment, batched)."""
         if not polls:
             return
+
+        async def fn(c: AsyncConnection) -> None:
+            await self._record_successes(c, [(p, 0) for p in polls])
+
+        await self._write("record_unchanged_feeds", fn)
+
+    @staticmethod
+    async def _record_successes(c: AsyncConnection, polls: Sequence[tuple[UnchangedPoll, int]]) -> None:
+        """Successful polls, each with how many articles it stored, in ``c``'s transaction: validators,
+        next poll, counts; the leases released."""
         stmt = (
             sa.update(t.feeds)
             .where(t.feeds.c.id == sa.bindparam("b_id"))
@@ -294,6 +271,7 @@ class FeedsMixin(StoreBase):
                 last_modified=sa.bindparam("b_lm"),
                 body_hash=sa.bindparam("b_hash"),
                 seeded=sa.bindparam("b_seeded"),
+                items_count=t.feeds.c.items_count + sa.bindparam("b_new", type_=sa.Integer),
                 poll_owner=None,
                 poll_lease_until=None,
             )
@@ -303,18 +281,16 @@ class FeedsMixin(StoreBase):
                 "b_id": p.feed_id,
                 "b_now": p.now,
                 "b_next": p.next_poll_at,
+                # A validator too long to store is dropped (we refetch in full) rather than cut.
                 "b_etag": p.etag if p.etag is None or len(p.etag) <= 1024 else None,
                 "b_lm": None if p.last_modified and len(p.last_modified) > 256 else p.last_modified,
                 "b_hash": p.body_hash,
                 "b_seeded": p.seeded,
+                "b_new": new_items,
             }
-            for p in polls
+            for p, new_items in polls
         ]
-
-        async def fn(c: AsyncConnection) -> None:
-            await c.execute(stmt, params)
-
-        await self._write("record_unchanged_feeds", fn)
+        await c.execute(stmt, params)
 
     async def record_feed_failure(
         self, feed_id: int, *, now: datetime, error: str, next_poll_at: datetime
