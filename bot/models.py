@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 from datetime import datetime
-from typing import Literal, Protocol, runtime_checkable
+from typing import Any, Literal, Protocol, runtime_checkable
 
 import pydantic
 from pydantic.dataclasses import dataclass as pyd_dataclass
@@ -59,6 +59,26 @@ class Article:
     # feed; then ``text_source`` is "page" and the matcher reads it instead of the summary.
     body: str = ""
     text_source: TextSource = "feed"
+
+    def __reduce__(self) -> tuple[type[Article], tuple[Any, ...]]:
+        # Plain positional arguments: a slotted dataclass's default pickling looks its fields up again
+        # for every instance, and the parser workers hand thousands of articles over a round.
+        return (
+            Article,
+            (
+                self.feed_url,
+                self.entry_id,
+                self.url,
+                self.title,
+                self.summary,
+                self.published,
+                self.lang,
+                self.source,
+                self.published_known,
+                self.body,
+                self.text_source,
+            ),
+        )
 
     @property
     def main_text(self) -> str:
@@ -149,11 +169,22 @@ class EvidenceJSON:
     def build(self) -> Evidence:
         built = self._built
         if built is None:
+            if not self.json:
+                raise LookupError(
+                    "This hit's evidence was not kept (a first poll's watch hit); match the article "
+                    "again to build it."
+                )
             built = self._built = EVIDENCE_ADAPTER.validate_json(self.json)
         return built
 
     def __reduce__(self) -> tuple[type[EvidenceJSON], tuple[str]]:
         return (EvidenceJSON, (self.json,))
+
+
+# The evidence of a first poll's watch hits: a new feed's first poll brings dozens of older items that alert
+# nobody, and a snippet for each of their hundreds of watch hits would cost more than matching them. The
+# store keeps it as "" and ``why`` builds it when asked, by matching the article with that watch again.
+NOT_KEPT = EvidenceJSON("")
 
 
 def evidence_json(source: Evidence | EvidenceSource) -> str:
@@ -180,14 +211,25 @@ class Hit:
         if self.kind not in ("fact", "watch"):
             raise ValueError(f"A hit's kind must be 'fact' or 'watch', not {self.kind!r}.")
 
+    def __reduce__(self) -> tuple[type[Hit], tuple[Any, ...]]:
+        return (Hit, (self.kind, self.ref, self.source))  # see Article.__reduce__
+
     @property
     def evidence(self) -> Evidence:
         source = self.source
         return source if isinstance(source, Evidence) else source.build()
 
+    @property
+    def kept(self) -> bool:
+        """Whether the hit has its evidence (``NOT_KEPT``: a first poll's watch hit has none)."""
+        source = self.source
+        return not (isinstance(source, EvidenceJSON) and not source.json)
+
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, Hit):
             return NotImplemented
+        if not (self.kept and other.kept):
+            return (self.kind, self.ref, self.kept) == (other.kind, other.ref, other.kept)
         return (self.kind, self.ref, self.evidence) == (other.kind, other.ref, other.evidence)
 
     def __hash__(self) -> int:
@@ -205,6 +247,16 @@ class MatchResult:
     watches: tuple[Hit, ...] = ()
     relevance: Evidence | None = None
     over_budget: tuple[str, ...] = ()
+
+    def __reduce__(self) -> tuple[type[MatchResult], tuple[Any, ...]]:
+        return (MatchResult, (self.relevant, self.facts, self.watches, self.relevance, self.over_budget))
+
+    def without_watch_evidence(self) -> MatchResult:
+        """This result with its watch hits' evidence ``NOT_KEPT`` (a first poll's: see ``NOT_KEPT``)."""
+        if not self.watches:
+            return self
+        watches = tuple(Hit(h.kind, h.ref, NOT_KEPT) for h in self.watches)
+        return MatchResult(self.relevant, self.facts, watches, self.relevance, self.over_budget)
 
     @property
     def fact_ids(self) -> tuple[str, ...]:

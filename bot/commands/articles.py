@@ -7,7 +7,7 @@ from datetime import timedelta
 
 from bot.commands.gate import ID, ArgumentError, Gate, choices
 from bot.commands.model import Caller, Choice, Reply, ReplyItem, error_reply
-from bot.models import Evidence
+from bot.models import Article, Evidence, WatchSpec
 
 
 class ArticleCommands(Gate):
@@ -103,6 +103,8 @@ class ArticleCommands(Gate):
                     )
                 elif kind == "watch" and hit_ref in own:
                     w = own[hit_ref]
+                    if ev is None:  # not kept (a first poll's hit): the watch's query finds it again
+                        ev = self._watch_evidence(a, hit_ref, w.query)
                     title = f"Watch #{w.id}: {w.label or w.query}"
                     items.append(ReplyItem(title=title, evidence=ev, lines=found_in(kind, hit_ref)))
                 elif kind == "relevance":
@@ -130,6 +132,11 @@ class ArticleCommands(Gate):
             return Reply(title="Why this article matched", body=tuple(lines), items=tuple(items))
 
         return await self._run(caller, body)
+
+    def _watch_evidence(self, article: Article, ref: str, query: str) -> Evidence | None:
+        """The evidence of one watch on one article, matched again (one query: a moment's work)."""
+        m = self.svc.matchers.factory((), (WatchSpec(ref, query),)).match(article)
+        return m.watches[0].evidence if m.watches else None
 
     async def complete_facts(self, caller: Caller, prefix: str) -> list[Choice]:
         return choices(prefix, ((f.id, f"{f.id} — {f.title}") for f in self.svc.facts))

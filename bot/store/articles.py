@@ -14,6 +14,7 @@ from bot.store import tables as t
 from bot.store.feeds import FeedsMixin, UnchangedPoll
 from bot.store.rows import (
     EVIDENCE_ADAPTER,
+    MATCH_COLUMNS,
     MatchedArticle,
     StoredArticle,
     article_values,
@@ -69,12 +70,7 @@ class ArticlesMixin(FeedsMixin):
                     .values(relevant=True)
                 )
             rows = [row for aid, m in results for row in match_values(aid, m)]
-            for i in range(0, len(rows), 200):
-                await c.execute(
-                    self._insert(t.matches)
-                    .values(rows[i : i + 200])
-                    .on_conflict_do_nothing(index_elements=["article_id", "kind", "ref"])
-                )
+            await self._insert_rows(c, t.matches, MATCH_COLUMNS, rows)
             crashpoint("store.store_matches.uncommitted")
 
         await self._write("store_matches", fn)
@@ -117,11 +113,7 @@ class ArticlesMixin(FeedsMixin):
             crashpoint("store.insert_articles.uncommitted")
             out = [(ids[e], a, m) for e, (a, m) in by_entry.items() if e in ids]
             hits = [row for aid, _, m in out for row in match_values(aid, m)]
-            if hits:
-                hits_stmt = self._insert(t.matches).on_conflict_do_nothing(
-                    index_elements=["article_id", "kind", "ref"]
-                )
-                await c.execute(hits_stmt, hits)
+            await self._insert_rows(c, t.matches, MATCH_COLUMNS, hits)
             crashpoint("store.store_matches.uncommitted")
             if done is not None:
                 await self._record_successes(c, [(done, len(out))])
@@ -151,16 +143,20 @@ class ArticlesMixin(FeedsMixin):
 
         return await self._read("articles_of_unfinished_polls", fn)
 
-    async def article_matches(self, article_id: int) -> list[tuple[str, str, Evidence]]:
-        """(kind, ref, evidence) for every match of one article."""
+    async def article_matches(self, article_id: int) -> list[tuple[str, str, Evidence | None]]:
+        """(kind, ref, evidence) for every match of one article; evidence None where it was not kept
+        (``bot.models.NOT_KEPT``: a first poll's watch hits)."""
 
-        async def fn(c: AsyncConnection) -> list[tuple[str, str, Evidence]]:
+        async def fn(c: AsyncConnection) -> list[tuple[str, str, Evidence | None]]:
             rows = await c.execute(
                 sa.select(t.matches.c.kind, t.matches.c.ref, t.matches.c.evidence)
                 .where(t.matches.c.article_id == article_id)
                 .order_by(t.matches.c.id)
             )
-            return [(r.kind, r.ref, EVIDENCE_ADAPTER.validate_json(r.evidence)) for r in rows]
+            return [
+                (r.kind, r.ref, EVIDENCE_ADAPTER.validate_json(r.evidence) if r.evidence else None)
+                for r in rows
+            ]
 
         return await self._read("article_matches", fn)
 

@@ -14,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from bot.models import MatchResult
 from bot.store import tables as t
 from bot.store.base import StoreBase
-from bot.store.rows import StoredArticle, articles_with_feed_url, match_values, stored_article
+from bot.store.rows import MATCH_COLUMNS, StoredArticle, articles_with_feed_url, match_values, stored_article
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -137,11 +137,7 @@ class PagesMixin(StoreBase):
                     values["relevant"] = True
                 await c.execute(sa.update(t.articles).where(t.articles.c.id == aid).values(**values))
             hits = [row for aid, _, m in items for row in match_values(aid, m, "page")]
-            if hits:
-                stmt = self._insert(t.matches).on_conflict_do_nothing(
-                    index_elements=["article_id", "kind", "ref"]
-                )
-                await c.execute(stmt, hits)
+            await self._insert_rows(c, t.matches, MATCH_COLUMNS, hits)
 
         await self._write("apply_page_text", fn)
 

@@ -200,18 +200,20 @@ def article_values(feed_id: int, a: Article, *, now: datetime, seeded: bool) -> 
     }
 
 
-def match_values(article_id: int, m: MatchResult, text_source: str = "feed") -> list[dict[str, Any]]:
-    """The matches rows of one article: every fact/watch hit, then its relevance evidence if any;
-    ``text_source`` says which text they were found in (the feed's or the page's)."""
-    hits: list[tuple[str, str, str]] = [
-        (h.kind, h.ref, evidence_json(h.source)) for h in (*m.facts, *m.watches)
+MATCH_COLUMNS = ("article_id", "kind", "ref", "evidence", "text_source")
+
+
+def match_values(
+    article_id: int, m: MatchResult, text_source: str = "feed"
+) -> list[tuple[int, str, str, str, str]]:
+    """The matches rows of one article (``MATCH_COLUMNS``): every fact/watch hit, then its relevance
+    evidence if any; ``text_source`` says which text they were found in (the feed's or the page's)."""
+    rows: list[tuple[int, str, str, str, str]] = [
+        (article_id, h.kind, h.ref, evidence_json(h.source), text_source) for h in (*m.facts, *m.watches)
     ]
     if m.relevance is not None:
-        hits.append(("relevance", "", evidence_json(m.relevance)))
-    return [
-        {"article_id": article_id, "kind": kind, "ref": ref, "evidence": evidence, "text_source": text_source}
-        for kind, ref, evidence in hits
-    ]
+        rows.append((article_id, "relevance", "", evidence_json(m.relevance), text_source))
+    return rows
 
 
 def delivery_values(p: PlannedDelivery, now: datetime) -> dict[str, Any]:

@@ -12,7 +12,7 @@ from bot.app import Services
 from bot.commands import DM_MESSAGE, NO_PERMISSION, Caller, Commands
 from bot.models import FeedSpec
 from tests.commands.command_support import TENANT_A, TENANT_B, seed_article
-from tests.conftest import FakeClock
+from tests.conftest import FakeClock, FeedServer, rss
 
 
 def other_tenant(c: Caller) -> Caller:
@@ -336,6 +336,56 @@ async def test_facts_fact_and_why(commands: Commands, admin: Caller, member: Cal
     assert not any(t.startswith("Watch") for t in (i.title for i in foreign.items))
     assert (await commands.why(member, "http://n.example/unknown")).title == "Unknown article"
     assert (await commands.why(member, "not a link")).title == "Check the arguments"
+
+
+async def test_why_builds_the_watch_evidence_a_first_poll_did_not_keep(
+    commands: Commands,
+    admin: Caller,
+    member: Caller,
+    svc: Services,
+    feed_server: FeedServer,
+    clock: FakeClock,
+) -> None:
+    await commands.watch_add(admin, "kursk", label="front")
+    [w] = await svc.store.list_watches()
+    feed_server.feeds["/k.xml"] = rss(
+        [
+            {
+                "title": "Kursk troops confirmed",
+                "link": "http://n.example/k",
+                "description": "North Korea and Russia: the troops are in Kursk.",
+            }
+        ]
+    )
+    feed = await svc.store.ensure_feed(FeedSpec(url=feed_server.url("/k.xml")), clock())
+    report = await svc.poller.poll_feeds([feed])
+    [new] = report.new
+    assert new.seeded and new.match.watch_ids == (str(w.id),)
+    # The first poll kept the fact's snippet but not the watch's (nothing alerts on a first poll) ...
+    kept = {(kind, ref): ev for kind, ref, ev in await svc.store.article_matches(new.id)}
+    assert kept[("watch", str(w.id))] is None
+    assert kept[("fact", "troops_kursk")] is not None
+    # ... and why matches the article with that watch again to show it.
+    why = await commands.why(member, str(new.id))
+    [item] = [i for i in why.items if i.title == f"Watch #{w.id}: front"]
+    assert item.evidence is not None and item.evidence.terms == ("kursk",)
+    assert item.evidence.snippet == "Kursk troops confirmed"
+    # A later poll's new article keeps its watch evidence (it may alert, quoting it).
+    feed_server.feeds["/k.xml"] = rss(
+        [
+            {"title": "Kursk again", "link": "http://n.example/k2", "description": "More from Kursk."},
+            {
+                "title": "Kursk troops confirmed",
+                "link": "http://n.example/k",
+                "description": "North Korea and Russia: the troops are in Kursk.",
+            },
+        ]
+    )
+    clock.advance(minutes=10)
+    [later] = (await svc.poller.poll_feeds([await svc.store.get_feed(feed.id)])).new
+    assert not later.seeded
+    [(_, _, ev)] = [m for m in await svc.store.article_matches(later.id) if m[0] == "watch"]
+    assert ev is not None and ev.snippet == "Kursk again"
 
 
 # --- feeds -----------------------------------------------------------------------------------------

@@ -58,20 +58,31 @@ async def _poll_and_read(settings: Settings, server: FeedServer, clock: FakeCloc
         return out
 
 
+@pytest.mark.parametrize("seed", [True, False], ids=["first-poll", "alerting-poll"])
 async def test_matching_in_workers_stores_what_matching_here_stores(
-    make_settings: Callable[..., Settings], feed_server: FeedServer, clock: FakeClock, tmp_path: Path
+    make_settings: Callable[..., Settings],
+    feed_server: FeedServer,
+    clock: FakeClock,
+    tmp_path: Path,
+    seed: bool,
 ) -> None:
     feed_server.feeds["/a.xml"] = rss(ITEMS)
     results = []
     for in_workers in (True, False):
         settings = make_settings(
-            database_url=f"sqlite+aiosqlite:///{tmp_path / f'w{in_workers}.db'}", match_in_workers=in_workers
+            database_url=f"sqlite+aiosqlite:///{tmp_path / f'w{in_workers}.db'}",
+            match_in_workers=in_workers,
+            seed_first_poll=seed,
         )
         results.append(await _poll_and_read(settings, feed_server, clock))
     fast, slow = results
     assert fast == slow
     assert any(facts for _, facts, _, _, _ in fast), "the test feed must hit a fact"
     assert any(watches for _, _, watches, _, _ in fast), "the test feed must hit a watch"
+    # Facts and relevance keep their evidence always; watch hits only where the poll may alert.
+    stored = [row for *_, rows in fast for row in rows]
+    assert all(ev is not None for kind, _, ev in stored if kind != "watch")
+    assert {ev is None for kind, _, ev in stored if kind == "watch"} == {seed}
 
 
 class _UnpicklableMatcher(KeywordMatcher):
