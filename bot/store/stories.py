@@ -62,16 +62,19 @@ class StoriesMixin(StoreBase):
                 already.update({int(r.id): int(r.story_id) for r in await c.execute(q)})
             current = (await c.execute(sa.select(t.meta.c.value).where(t.meta.c.key == "story_seq"))).scalar()
             seq = int(current or 0) + 1
-            made: dict[int, int] = {}  # a new story's key -> its id
+            new: dict[int, StoryAssignment] = {}  # a new story's key -> the first article with it
             for a in batch:
-                if a.story_id < 0 and a.story_id not in made and a.article_id not in already:
-                    made[a.story_id] = (
-                        await c.execute(
-                            sa.insert(t.stories)
-                            .values(title=a.title[:2000], lang=a.lang, first_seen=now, last_seen=now)
-                            .returning(t.stories.c.id)
-                        )
-                    ).scalar_one()
+                if a.story_id < 0 and a.article_id not in already:
+                    new.setdefault(a.story_id, a)
+            made: dict[int, int] = {}  # a new story's key -> its id
+            if new:
+                # One executemany with RETURNING in the rows' order (SQLAlchemy's "insertmanyvalues").
+                insert = sa.insert(t.stories).returning(t.stories.c.id, sort_by_parameter_order=True)
+                rows = [
+                    {"title": a.title[:2000], "lang": a.lang, "first_seen": now, "last_seen": now}
+                    for a in new.values()
+                ]
+                made = dict(zip(new, (await c.execute(insert, rows)).scalars(), strict=True))
             out = dict(already)
             todo = [a for a in batch if a.article_id not in already]
             for a in todo:

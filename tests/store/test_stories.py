@@ -62,3 +62,40 @@ async def test_an_assigned_article_keeps_its_first_story(store: Store) -> None:
     assert joined == first
     # No story was made for the second decision: the article kept the first.
     assert [s[0] for s in await store.stories_in_window(T0 - timedelta(days=1), None)] == [first[aid]]
+
+
+async def test_a_batch_makes_one_story_per_new_key_and_joins_the_existing_ones(store: Store) -> None:
+    feed = await store.ensure_feed(FeedSpec(url="https://feeds.example/rss", name="F"), T0)
+    articles = [
+        Article(
+            feed_url=feed.url,
+            entry_id=f"e{i}",
+            url=f"https://news.example/a/{i}",
+            title=f"Story {i}",
+            summary="",
+            published=T0,
+            lang="en",
+            source="Yonhap",
+        )
+        for i in range(7)
+    ]
+    ids = [aid for aid, _ in await store.insert_articles(feed.id, articles, now=T0, seeded=False)]
+    (first, _) = await store.assign_stories(new(ids[0]), now=T0)
+    existing = first[ids[0]]
+    keys = [-1, -2, -1, -3, existing, -2]  # articles 1..6: three new stories, one existing
+    pairs = list(zip(ids[1:], keys, strict=True))
+    batch = [StoryAssignment(aid, key, title=f"Story {aid}", lang="en") for aid, key in pairs]
+    (out, _) = await store.assign_stories(batch, now=T0 + timedelta(minutes=1))
+    assert set(out) == set(ids[1:])
+    groups = {key: {out[aid] for aid, k in pairs if k == key} for key in set(keys)}
+    assert all(len(g) == 1 for g in groups.values())  # one story per key
+    made = {next(iter(groups[k])) for k in (-1, -2, -3)}
+    assert len(made) == 3 and existing not in made and groups[existing] == {existing}
+    stories = await store.stories_in_window(T0 - timedelta(days=1), None)
+    members = {sid: sorted(a.id for a in arts) for sid, _, arts, _ in stories}
+    assert members == {
+        existing: [ids[0], ids[5]],
+        out[ids[1]]: [ids[1], ids[3]],
+        out[ids[2]]: [ids[2], ids[6]],
+        out[ids[4]]: [ids[4]],
+    }
