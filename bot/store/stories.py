@@ -201,7 +201,7 @@ class StoriesMixin(StoreBase):
             sa.select(t.matches.c.ref)
             .distinct()
             .join(t.articles, t.articles.c.id == t.matches.c.article_id)
-            .where(t.matches.c.kind == "fact", t.articles.c.first_seen < before)
+            .where(t.FACT_HIT, t.articles.c.first_seen < before)
         )
         return set(await self._fetch_all("facts_seen_before", q, lambda r: str(r.ref)))
 
@@ -215,7 +215,7 @@ class StoriesMixin(StoreBase):
             )
             .join(t.matches, t.matches.c.article_id == t.articles.c.id)
             .where(
-                t.matches.c.kind == "fact",
+                t.FACT_HIT,
                 t.articles.c.story_id.is_not(None),
                 t.articles.c.published >= since,
             )
