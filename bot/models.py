@@ -171,8 +171,8 @@ class EvidenceJSON:
         if built is None:
             if not self.json:
                 raise LookupError(
-                    "This hit's evidence was not kept (a first poll's watch hit); match the article "
-                    "again to build it."
+                    "This hit's evidence was not kept (a first poll's hit); match the article again to "
+                    "build it."
                 )
             built = self._built = EVIDENCE_ADAPTER.validate_json(self.json)
         return built
@@ -181,9 +181,9 @@ class EvidenceJSON:
         return (EvidenceJSON, (self.json,))
 
 
-# The evidence of a first poll's watch hits: a new feed's first poll brings dozens of older items that alert
-# nobody, and a snippet for each of their hundreds of watch hits would cost more than matching them. The
-# store keeps it as "" and ``why`` builds it when asked, by matching the article with that watch again.
+# The evidence of a first poll's fact and watch hits: a new feed's first poll brings dozens of older items
+# that alert nobody, and a snippet for each of their hundreds of hits would cost more than matching them.
+# The store keeps it as "" and ``why`` and ``fact`` build it when asked, by matching the article again.
 NOT_KEPT = EvidenceJSON("")
 
 
@@ -221,7 +221,7 @@ class Hit:
 
     @property
     def kept(self) -> bool:
-        """Whether the hit has its evidence (``NOT_KEPT``: a first poll's watch hit has none)."""
+        """Whether the hit has its evidence (``NOT_KEPT``: a first poll's hit has none)."""
         source = self.source
         return not (isinstance(source, EvidenceJSON) and not source.json)
 
@@ -251,12 +251,14 @@ class MatchResult:
     def __reduce__(self) -> tuple[type[MatchResult], tuple[Any, ...]]:
         return (MatchResult, (self.relevant, self.facts, self.watches, self.relevance, self.over_budget))
 
-    def without_watch_evidence(self) -> MatchResult:
-        """This result with its watch hits' evidence ``NOT_KEPT`` (a first poll's: see ``NOT_KEPT``)."""
-        if not self.watches:
+    def without_evidence(self) -> MatchResult:
+        """This result with its fact and watch hits' evidence ``NOT_KEPT`` (a first poll's: see
+        ``NOT_KEPT``); the relevance evidence, built while judging, stays."""
+        if not self.facts and not self.watches:
             return self
+        facts = tuple(Hit(h.kind, h.ref, NOT_KEPT) for h in self.facts)
         watches = tuple(Hit(h.kind, h.ref, NOT_KEPT) for h in self.watches)
-        return MatchResult(self.relevant, self.facts, watches, self.relevance, self.over_budget)
+        return MatchResult(self.relevant, facts, watches, self.relevance, self.over_budget)
 
     @property
     def fact_ids(self) -> tuple[str, ...]:

@@ -428,9 +428,9 @@ class Poller:
                 now=now,
                 matcher=ref,
                 # A first poll's articles are stored without routing: nothing clusters them now, and
-                # nothing quotes their watch hits (``why`` builds those snippets when asked).
+                # nothing quotes their hits (``why`` and ``fact`` build those snippets when asked).
                 sign=None if seeding else self.policy.sign,
-                watch_evidence=not seeding,
+                evidence=not seeding,
             )
         except FeedError as exc:
             return await self._fail(feed, str(exc), retry_after=res.retry_after)
@@ -483,7 +483,7 @@ class Poller:
                 matcher, _ = await self.matchers.current()
                 for i, (aid, article) in enumerate(todo):
                     m = matcher.match(article)
-                    results.append((aid, m.without_watch_evidence() if seeding else m))
+                    results.append((aid, m.without_evidence() if seeding else m))
                     if i % 50 == 49:
                         await asyncio.sleep(0)  # let the loop breathe between chunks
                 await self.store.store_matches(results)

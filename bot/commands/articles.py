@@ -49,13 +49,21 @@ class ArticleCommands(Gate):
                 tenant=caller.tenant,
                 limit=self._cfg.command_list_max,
             )
-            items = tuple(
-                ReplyItem(title=m.title, url=m.url, lines=(m.source,), evidence=m.evidence, time=m.published)
-                for m in found
-            )
+            items = []
+            for m in found:
+                evidence = m.evidence
+                if evidence is None:  # not kept (a first poll's hit): matching the article finds it
+                    stored = await self.svc.store.get_article(m.article_id)
+                    if stored is not None:
+                        evidence = await self._fact_evidence(stored.article, fact.id)
+                items.append(
+                    ReplyItem(
+                        title=m.title, url=m.url, lines=(m.source,), evidence=evidence, time=m.published
+                    )
+                )
             lines = (fact.statement,) if found else (fact.statement, "No stored story reports this fact yet.")
             return Reply(
-                title=fact.title, body=lines, items=items, footer=f"fact {fact.id} · {fact.priority}"
+                title=fact.title, body=lines, items=tuple(items), footer=f"fact {fact.id} · {fact.priority}"
             )
 
         return await self._run(caller, body)
@@ -97,6 +105,8 @@ class ArticleCommands(Gate):
 
             for kind, hit_ref, ev in await self.svc.store.article_matches(stored.id):
                 if kind == "fact" and hit_ref in facts:
+                    if ev is None:  # not kept (a first poll's hit): matching the article finds it
+                        ev = await self._fact_evidence(a, hit_ref)
                     title = f"Fact: {facts[hit_ref].title}"
                     items.append(
                         ReplyItem(title=title, ref=hit_ref, evidence=ev, lines=found_in(kind, hit_ref))
@@ -132,6 +142,12 @@ class ArticleCommands(Gate):
             return Reply(title="Why this article matched", body=tuple(lines), items=tuple(items))
 
         return await self._run(caller, body)
+
+    async def _fact_evidence(self, article: Article, ref: str) -> Evidence | None:
+        """The evidence of one fact on one article, matched again with the current matcher (None if the
+        catalog no longer finds it there)."""
+        matcher, _ = await self.svc.matchers.current()
+        return next((h.evidence for h in matcher.match(article).facts if h.ref == ref), None)
 
     def _watch_evidence(self, article: Article, ref: str, query: str) -> Evidence | None:
         """The evidence of one watch on one article, matched again (one query: a moment's work)."""

@@ -81,12 +81,12 @@ def parse_and_match(
     *,
     matcher: MatcherRef | None,
     sign: SigParams | None = None,
-    watch_evidence: bool = True,
+    evidence: bool = True,
     **kwargs: Any,
 ) -> ParsedFeed:
     """``parse_and_normalize``, then match every article (the worker-side half of the pipeline) and, with
     ``sign``, read each article for its story signature (``bot.ingest.storysig.shingle``). Without
-    ``watch_evidence`` (a first poll, which alerts nothing) watch hits carry ``NOT_KEPT``.
+    ``evidence`` (a first poll, which alerts nothing) fact and watch hits carry ``NOT_KEPT``.
 
     A matcher that cannot be loaded or fails here leaves ``matches`` None and says why in
     ``match_error``: the bot logs it and matches in its own process, as it does for a matcher that cannot
@@ -101,7 +101,7 @@ def parse_and_match(
         # The store writes every hit's evidence: build the snippets here, not in the bot's loop, and hand
         # them over as the JSON it writes.
         results = tuple(
-            _as_json(m.match(article) if watch_evidence else m.match(article).without_watch_evidence())
+            _as_json(m.match(article) if evidence else m.match(article).without_evidence())
             for article in parsed.articles
         )
     except Exception as exc:
@@ -125,7 +125,7 @@ def _as_json(result: MatchResult) -> MatchResult:
 
     return dataclasses.replace(
         result,
-        facts=tuple(as_json(h) for h in result.facts),
+        facts=tuple(as_json(h) if h.kept else h for h in result.facts),
         watches=tuple(as_json(h) if h.kept else h for h in result.watches),
     )
 
@@ -168,22 +168,20 @@ class ParserPool:
         now: datetime,
         matcher: MatcherRef | None = None,
         sign: SigParams | None = None,
-        watch_evidence: bool = True,
+        evidence: bool = True,
     ) -> ParsedFeed:
         """Parse ``body`` in a worker. Raises ``FeedError`` on refusal, parse failure, timeout or a
         worker that died (over its memory ceiling, or killed). With ``matcher``, the worker also matches
         every article and returns the results in ``ParsedFeed.matches`` (None if it could not). With
         ``sign``, ``ParsedFeed.shingled`` has each article read for its story signature. Without
-        ``watch_evidence``, the worker builds no evidence for watch hits (``parse_and_match``)."""
+        ``evidence``, the worker builds no evidence for fact and watch hits (``parse_and_match``)."""
         if self._closed:
             raise RuntimeError("ParserPool is closed")
         settings = self._settings
         if not self._pool.active:
             self._restart()
         both = matcher is not None or sign is not None
-        kwargs: dict[str, Any] = (
-            {"matcher": matcher, "sign": sign, "watch_evidence": watch_evidence} if both else {}
-        )
+        kwargs: dict[str, Any] = {"matcher": matcher, "sign": sign, "evidence": evidence} if both else {}
         future = self._pool.schedule(
             parse_and_match if both else parse_and_normalize,
             args=(body,),

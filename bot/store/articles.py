@@ -145,7 +145,7 @@ class ArticlesMixin(FeedsMixin):
 
     async def article_matches(self, article_id: int) -> list[tuple[str, str, Evidence | None]]:
         """(kind, ref, evidence) for every match of one article; evidence None where it was not kept
-        (``bot.models.NOT_KEPT``: a first poll's watch hits)."""
+        (``bot.models.NOT_KEPT``: a first poll's fact and watch hits)."""
 
         async def fn(c: AsyncConnection) -> list[tuple[str, str, Evidence | None]]:
             rows = await c.execute(
@@ -236,7 +236,7 @@ class ArticlesMixin(FeedsMixin):
                         url=r.url,
                         source=r.source,
                         published=r.published,
-                        evidence=EVIDENCE_ADAPTER.validate_json(r.evidence),
+                        evidence=EVIDENCE_ADAPTER.validate_json(r.evidence) if r.evidence else None,
                     )
                 )
                 if len(out) >= limit:

@@ -119,7 +119,7 @@ class MatchedArticle:
     url: str
     source: str
     published: datetime
-    evidence: Evidence
+    evidence: Evidence | None  # None: not kept (a first poll's hit; see ``models.NOT_KEPT``)
 
 
 @dataclasses.dataclass(frozen=True, slots=True)

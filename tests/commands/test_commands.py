@@ -338,7 +338,7 @@ async def test_facts_fact_and_why(commands: Commands, admin: Caller, member: Cal
     assert (await commands.why(member, "not a link")).title == "Check the arguments"
 
 
-async def test_why_builds_the_watch_evidence_a_first_poll_did_not_keep(
+async def test_why_and_fact_build_the_evidence_a_first_poll_did_not_keep(
     commands: Commands,
     admin: Caller,
     member: Caller,
@@ -361,15 +361,22 @@ async def test_why_builds_the_watch_evidence_a_first_poll_did_not_keep(
     report = await svc.poller.poll_feeds([feed])
     [new] = report.new
     assert new.seeded and new.match.watch_ids == (str(w.id),)
-    # The first poll kept the fact's snippet but not the watch's (nothing alerts on a first poll) ...
+    # The first poll kept neither the fact's snippet nor the watch's (nothing alerts on a first poll) ...
     kept = {(kind, ref): ev for kind, ref, ev in await svc.store.article_matches(new.id)}
     assert kept[("watch", str(w.id))] is None
-    assert kept[("fact", "troops_kursk")] is not None
-    # ... and why matches the article with that watch again to show it.
+    assert kept[("fact", "troops_kursk")] is None
+    # ... and why matches the article again to show them: the watch with its query, the fact with the
+    # catalog.
     why = await commands.why(member, str(new.id))
     [item] = [i for i in why.items if i.title == f"Watch #{w.id}: front"]
     assert item.evidence is not None and item.evidence.terms == ("kursk",)
     assert item.evidence.snippet == "Kursk troops confirmed"
+    [fact_item] = [i for i in why.items if i.title == "Fact: Troops in Kursk"]
+    assert fact_item.evidence is not None and "Kursk" in fact_item.evidence.snippet
+    # So does fact, which lists the fact's latest stories with their snippets.
+    one = await commands.fact(member, "troops_kursk")
+    [listed] = one.items
+    assert listed.url == "http://n.example/k" and listed.evidence == fact_item.evidence
     # A later poll's new article keeps its watch evidence (it may alert, quoting it).
     feed_server.feeds["/k.xml"] = rss(
         [

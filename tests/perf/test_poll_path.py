@@ -79,9 +79,11 @@ async def test_matching_in_workers_stores_what_matching_here_stores(
     assert fast == slow
     assert any(facts for _, facts, _, _, _ in fast), "the test feed must hit a fact"
     assert any(watches for _, _, watches, _, _ in fast), "the test feed must hit a watch"
-    # Facts and relevance keep their evidence always; watch hits only where the poll may alert.
+    # Relevance keeps its evidence always; fact and watch hits only where the poll may alert.
     stored = [row for *_, rows in fast for row in rows]
-    assert all(ev is not None for kind, _, ev in stored if kind != "watch")
+    assert all(ev is not None for kind, _, ev in stored if kind == "relevance")
+    assert any(kind == "relevance" for kind, _, _ in stored), "the test feed must have a relevant item"
+    assert {ev is None for kind, _, ev in stored if kind == "fact"} == {seed}
     assert {ev is None for kind, _, ev in stored if kind == "watch"} == {seed}
 
 
