@@ -196,37 +196,56 @@ def ru_ending_ok(stem: str, ending: str) -> bool:
 class Tokens:
     """A text split into words. ``raw[i]``: word i as written; ``spans[i]``: its (start, end) offsets;
     ``soft[i]``: only soft separators between word i-1 and word i; ``sentence[i]``: its sentence number.
-    ``spans`` is built on first use (most articles never need offsets)."""
+    ``spans`` and the offsets behind them are built on first use (most articles never need offsets)."""
 
-    __slots__ = ("_bounds", "_spans", "raw", "sentence", "soft")
+    __slots__ = ("_bounds", "_parts", "_spans", "raw", "sentence", "soft")
 
     def __init__(
-        self, raw: tuple[str, ...], soft: tuple[bool, ...], sentence: tuple[int, ...], bounds: list[int]
+        self, raw: tuple[str, ...], soft: tuple[bool, ...], sentence: tuple[int, ...], parts: list[str]
     ) -> None:
         self.raw = raw
         self.soft = soft
         self.sentence = sentence
-        self._bounds = bounds  # start of word 0, end of word 0, start of word 1, …, end of the text
+        self._parts = parts  # gap, word 0, gap, word 1, …, gap: the text as ``tokenize`` split it
+        self._bounds: list[int] | None = None
         self._spans: tuple[tuple[int, int], ...] | None = None
+
+    def _offsets(self) -> list[int]:
+        """Start of word 0, end of word 0, start of word 1, …, end of the text."""
+        bounds = self._bounds
+        if bounds is None:
+            bounds = self._bounds = list(accumulate(map(len, self._parts)))
+        return bounds
 
     @property
     def spans(self) -> tuple[tuple[int, int], ...]:
         spans = self._spans
         if spans is None:
-            bounds = self._bounds
+            bounds = self._offsets()
             spans = self._spans = tuple(zip(bounds[:-1:2], bounds[1::2], strict=True))
         return spans
 
     def between(self, i: int, j: int) -> tuple[int, int]:
         """Character offsets from the end of word ``i`` to the start of word ``j`` (without ``spans``)."""
-        bounds = self._bounds
+        bounds = self._offsets()
         return bounds[2 * i + 1], bounds[2 * j]
 
     def words_before(self, offset: int) -> int:
         """How many words start before character ``offset``."""
-        return (bisect_left(self._bounds, offset) + 1) // 2
+        if self._bounds is None and offset <= _WALK_MAX_CHARS:
+            # Near the start (the title's end, asked of every article): walk the first parts rather than
+            # add up the whole text's offsets.
+            at = words = 0
+            for k, part in enumerate(self._parts):
+                if at >= offset:
+                    break
+                words += k & 1
+                at += len(part)
+            return words
+        return (bisect_left(self._offsets(), offset) + 1) // 2
 
 
+_WALK_MAX_CHARS = 300  # ``words_before`` walks the parts for an offset this near the start
 _GAP_CACHE_MAX = 4096  # distinct separators remembered (spaces, ", ", ". " …)
 _soft_cache: dict[str, bool] = {}
 _break_cache: dict[str, int] = {}  # 0: none; 1: sentence end unless after a short word; 2: line break
@@ -250,7 +269,7 @@ def tokenize(text: str) -> Tokens:
     """Split ``text`` into words with offsets, phrase joints and sentence numbers."""
     parts = _SPLIT_RE.split(text)  # gap, word, gap, word, …, gap
     if len(parts) == 1:
-        return Tokens((), (), (), [])
+        return Tokens((), (), (), parts)
     raw = parts[1::2]
     gaps = parts[2:-1:2]  # gaps[i] separates word i and word i + 1
     soft, breaks = _gap_kinds(gaps)
@@ -264,7 +283,7 @@ def tokenize(text: str) -> Tokens:
         sentence = tuple(accumulate(steps, initial=0))
     else:
         sentence = (0,) * len(raw)
-    return Tokens(tuple(raw), (False, *soft), sentence, list(accumulate(map(len, parts))))
+    return Tokens(tuple(raw), (False, *soft), sentence, parts)
 
 
 def positions(resolved: list[tuple[int, ...] | None]) -> dict[int, list[int]]:
