@@ -196,19 +196,48 @@ def ru_ending_ok(stem: str, ending: str) -> bool:
 class Tokens:
     """A text split into words. ``raw[i]``: word i as written; ``spans[i]``: its (start, end) offsets;
     ``soft[i]``: only soft separators between word i-1 and word i; ``sentence[i]``: its sentence number.
-    ``spans`` and the offsets behind them are built on first use (most articles never need offsets)."""
+    ``soft``, ``sentence``, ``spans`` and the offsets behind them are read on first use (most articles
+    never need them all)."""
 
-    __slots__ = ("_bounds", "_parts", "_spans", "raw", "sentence", "soft")
+    __slots__ = ("_bounds", "_parts", "_sentence", "_soft", "_spans", "raw")
 
-    def __init__(
-        self, raw: tuple[str, ...], soft: tuple[bool, ...], sentence: tuple[int, ...], parts: list[str]
-    ) -> None:
+    def __init__(self, raw: tuple[str, ...], parts: list[str]) -> None:
         self.raw = raw
-        self.soft = soft
-        self.sentence = sentence
         self._parts = parts  # gap, word 0, gap, word 1, …, gap: the text as ``tokenize`` split it
+        self._soft: tuple[bool, ...] | None = None
+        self._sentence: tuple[int, ...] | None = None
         self._bounds: list[int] | None = None
         self._spans: tuple[tuple[int, int], ...] | None = None
+
+    @property
+    def soft(self) -> tuple[bool, ...]:
+        if self._soft is None:
+            self._read_gaps()
+        return self._soft  # type: ignore[return-value]
+
+    @property
+    def sentence(self) -> tuple[int, ...]:
+        if self._sentence is None:
+            self._read_gaps()
+        return self._sentence  # type: ignore[return-value]
+
+    def _read_gaps(self) -> None:
+        """``soft`` and ``sentence`` from the separators between the words."""
+        raw = self.raw
+        if not raw:
+            self._soft, self._sentence = (), ()
+            return
+        soft, breaks = _gap_kinds(self._parts[2:-1:2])  # gaps[i] separates word i and word i + 1
+        if any(breaks):
+            steps = [0] * len(breaks)
+            for i in compress(range(len(breaks)), breaks):
+                # "U.S. and Russia": a full stop after a one- or two-letter word is an abbreviation.
+                if breaks[i] == 2 or len(raw[i]) > 2:
+                    steps[i] = 1
+            self._sentence = tuple(accumulate(steps, initial=0))
+        else:
+            self._sentence = (0,) * len(raw)
+        self._soft = (False, *soft)
 
     def _offsets(self) -> list[int]:
         """Start of word 0, end of word 0, start of word 1, …, end of the text."""
@@ -268,22 +297,7 @@ def _gap_kinds(gaps: list[str]) -> tuple[list[bool], list[int]]:
 def tokenize(text: str) -> Tokens:
     """Split ``text`` into words with offsets, phrase joints and sentence numbers."""
     parts = _SPLIT_RE.split(text)  # gap, word, gap, word, …, gap
-    if len(parts) == 1:
-        return Tokens((), (), (), parts)
-    raw = parts[1::2]
-    gaps = parts[2:-1:2]  # gaps[i] separates word i and word i + 1
-    soft, breaks = _gap_kinds(gaps)
-    sentence: tuple[int, ...]
-    if any(breaks):
-        steps = [0] * len(breaks)
-        for i in compress(range(len(breaks)), breaks):
-            # "U.S. and Russia": a full stop after a one- or two-letter word is an abbreviation.
-            if breaks[i] == 2 or len(raw[i]) > 2:
-                steps[i] = 1
-        sentence = tuple(accumulate(steps, initial=0))
-    else:
-        sentence = (0,) * len(raw)
-    return Tokens(tuple(raw), (False, *soft), sentence, parts)
+    return Tokens(tuple(parts[1::2]), parts)
 
 
 def positions(resolved: list[tuple[int, ...] | None]) -> dict[int, list[int]]:
