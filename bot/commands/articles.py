@@ -7,7 +7,7 @@ from datetime import timedelta
 
 from bot.commands.gate import ID, ArgumentError, Gate, choices
 from bot.commands.model import Caller, Choice, Reply, ReplyItem, error_reply
-from bot.models import Article, Evidence, WatchSpec
+from bot.models import Article, Evidence, Matcher, WatchSpec
 
 
 class ArticleCommands(Gate):
@@ -16,8 +16,8 @@ class ArticleCommands(Gate):
     async def facts(self, caller: Caller) -> Reply:
         async def body() -> Reply:
             days = self._cfg.command_recent_days
-            counts = await self.svc.store.match_counts(
-                kind="fact", since=self._now() - timedelta(days=days), tenant=caller.tenant
+            counts = await self.svc.store.fact_match_counts(
+                since=self._now() - timedelta(days=days), tenant=caller.tenant
             )
             items = tuple(
                 ReplyItem(
@@ -43,19 +43,21 @@ class ArticleCommands(Gate):
                 return error_reply(
                     f"There is no fact '{fid[:40]}'; run facts to see the ids.", title="Unknown fact"
                 )
-            found = await self.svc.store.latest_matches(
-                kind="fact",
+            found = await self.svc.store.fact_latest_matches(
                 ref=fact.id,
                 tenant=caller.tenant,
                 limit=self._cfg.command_list_max,
             )
             items = []
+            matcher: Matcher | None = None
             for m in found:
                 evidence = m.evidence
                 if evidence is None:  # not kept (a first poll's hit): matching the article finds it
                     stored = await self.svc.store.get_article(m.article_id)
                     if stored is not None:
-                        evidence = await self._fact_evidence(stored.article, fact.id)
+                        if matcher is None:
+                            matcher, _ = await self.svc.matchers.current()
+                        evidence = _fact_evidence(matcher, stored.article).get(fact.id)
                 items.append(
                     ReplyItem(
                         title=m.title, url=m.url, lines=(m.source,), evidence=evidence, time=m.published
@@ -97,6 +99,7 @@ class ArticleCommands(Gate):
                 )
             ]
             relevance: Evidence | None = None
+            rebuilt: dict[str, Evidence] | None = None  # the facts' evidence, when the store kept none
             sources = await self.svc.store.match_sources(stored.id)
 
             def found_in(kind: str, hit_ref: str) -> tuple[str]:
@@ -106,7 +109,9 @@ class ArticleCommands(Gate):
             for kind, hit_ref, ev in await self.svc.store.article_matches(stored.id):
                 if kind == "fact" and hit_ref in facts:
                     if ev is None:  # not kept (a first poll's hit): matching the article finds it
-                        ev = await self._fact_evidence(a, hit_ref)
+                        if rebuilt is None:
+                            rebuilt = _fact_evidence((await self.svc.matchers.current())[0], a)
+                        ev = rebuilt.get(hit_ref)
                     title = f"Fact: {facts[hit_ref].title}"
                     items.append(
                         ReplyItem(title=title, ref=hit_ref, evidence=ev, lines=found_in(kind, hit_ref))
@@ -143,12 +148,6 @@ class ArticleCommands(Gate):
 
         return await self._run(caller, body)
 
-    async def _fact_evidence(self, article: Article, ref: str) -> Evidence | None:
-        """The evidence of one fact on one article, matched again with the current matcher (None if the
-        catalog no longer finds it there)."""
-        matcher, _ = await self.svc.matchers.current()
-        return next((h.evidence for h in matcher.match(article).facts if h.ref == ref), None)
-
     def _watch_evidence(self, article: Article, ref: str, query: str) -> Evidence | None:
         """The evidence of one watch on one article, matched again (one query: a moment's work)."""
         m = self.svc.matchers.factory((), (WatchSpec(ref, query),)).match(article)
@@ -156,3 +155,9 @@ class ArticleCommands(Gate):
 
     async def complete_facts(self, caller: Caller, prefix: str) -> list[Choice]:
         return choices(prefix, ((f.id, f"{f.id} — {f.title}") for f in self.svc.facts))
+
+
+def _fact_evidence(matcher: Matcher, article: Article) -> dict[str, Evidence]:
+    """Each fact's evidence on one article, matched again (a fact the catalog no longer finds there is
+    missing)."""
+    return {h.ref: h.evidence for h in matcher.match(article).facts}

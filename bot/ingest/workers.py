@@ -117,6 +117,8 @@ def _as_json(result: MatchResult) -> MatchResult:
     done: dict[int, EvidenceJSON] = {}
 
     def as_json(hit: Hit) -> Hit:
+        if not hit.kept:  # a first poll's (``NOT_KEPT``): nothing to write
+            return hit
         evidence = hit.evidence
         found = done.get(id(evidence))
         if found is None:
@@ -125,8 +127,8 @@ def _as_json(result: MatchResult) -> MatchResult:
 
     return dataclasses.replace(
         result,
-        facts=tuple(as_json(h) if h.kept else h for h in result.facts),
-        watches=tuple(as_json(h) if h.kept else h for h in result.watches),
+        facts=tuple(map(as_json, result.facts)),
+        watches=tuple(map(as_json, result.watches)),
     )
 
 

@@ -211,33 +211,34 @@ class Tokens:
 
     @property
     def soft(self) -> tuple[bool, ...]:
-        if self._soft is None:
-            self._read_gaps()
-        return self._soft  # type: ignore[return-value]
+        soft = self._soft
+        if soft is None:
+            soft, self._sentence = self._read_gaps()
+            self._soft = soft
+        return soft
 
     @property
     def sentence(self) -> tuple[int, ...]:
-        if self._sentence is None:
-            self._read_gaps()
-        return self._sentence  # type: ignore[return-value]
+        sentence = self._sentence
+        if sentence is None:
+            self._soft, sentence = self._read_gaps()
+            self._sentence = sentence
+        return sentence
 
-    def _read_gaps(self) -> None:
-        """``soft`` and ``sentence`` from the separators between the words."""
+    def _read_gaps(self) -> tuple[tuple[bool, ...], tuple[int, ...]]:
+        """``soft`` and ``sentence``, from the separators between the words."""
         raw = self.raw
         if not raw:
-            self._soft, self._sentence = (), ()
-            return
+            return (), ()
         soft, breaks = _gap_kinds(self._parts[2:-1:2])  # gaps[i] separates word i and word i + 1
-        if any(breaks):
-            steps = [0] * len(breaks)
-            for i in compress(range(len(breaks)), breaks):
-                # "U.S. and Russia": a full stop after a one- or two-letter word is an abbreviation.
-                if breaks[i] == 2 or len(raw[i]) > 2:
-                    steps[i] = 1
-            self._sentence = tuple(accumulate(steps, initial=0))
-        else:
-            self._sentence = (0,) * len(raw)
-        self._soft = (False, *soft)
+        if not any(breaks):
+            return (False, *soft), (0,) * len(raw)
+        steps = [0] * len(breaks)
+        for i in compress(range(len(breaks)), breaks):
+            # "U.S. and Russia": a full stop after a one- or two-letter word is an abbreviation.
+            if breaks[i] == 2 or len(raw[i]) > 2:
+                steps[i] = 1
+        return (False, *soft), tuple(accumulate(steps, initial=0))
 
     def _offsets(self) -> list[int]:
         """Start of word 0, end of word 0, start of word 1, …, end of the text."""

@@ -185,24 +185,24 @@ class ArticlesMixin(FeedsMixin):
 
     # --- what the chat commands show (scoped to the feeds a tenant may see) -------------------------
 
-    async def match_counts(self, *, kind: str, since: datetime, tenant: str) -> dict[str, int]:
-        """Matched articles per ref (fact or watch id) first seen since ``since``."""
+    async def fact_match_counts(self, *, since: datetime, tenant: str) -> dict[str, int]:
+        """Matched articles per fact id, first seen since ``since`` (only fact rows are indexed by ref)."""
         q = (
             sa.select(t.matches.c.ref, sa.func.count())
             .select_from(t.matches)
             .join(t.articles, t.articles.c.id == t.matches.c.article_id)
             .join(t.feeds, t.feeds.c.id == t.articles.c.feed_id)
-            .where(_kind_is(kind), t.articles.c.first_seen >= since, visible_to(tenant))
+            .where(t.FACT_HIT, t.articles.c.first_seen >= since, visible_to(tenant))
             .group_by(t.matches.c.ref)
         )
 
         async def fn(c: AsyncConnection) -> dict[str, int]:
             return {r[0]: int(r[1]) for r in await c.execute(q)}
 
-        return await self._read("match_counts", fn)
+        return await self._read("fact_match_counts", fn)
 
-    async def latest_matches(self, *, kind: str, ref: str, tenant: str, limit: int) -> list[MatchedArticle]:
-        """The newest articles matched by one fact or watch, one per story."""
+    async def fact_latest_matches(self, *, ref: str, tenant: str, limit: int) -> list[MatchedArticle]:
+        """The newest articles matched by one fact, one per story."""
         q = (
             sa.select(
                 t.articles.c.id,
@@ -216,7 +216,7 @@ class ArticlesMixin(FeedsMixin):
             .select_from(t.matches)
             .join(t.articles, t.articles.c.id == t.matches.c.article_id)
             .join(t.feeds, t.feeds.c.id == t.articles.c.feed_id)
-            .where(_kind_is(kind), t.matches.c.ref == ref, visible_to(tenant))
+            .where(t.FACT_HIT, t.matches.c.ref == ref, visible_to(tenant))
             .order_by(t.articles.c.first_seen.desc(), t.articles.c.id.desc())
             .limit(limit * 5)
         )
@@ -243,7 +243,7 @@ class ArticlesMixin(FeedsMixin):
                     break
             return out
 
-        return await self._read("latest_matches", fn)
+        return await self._read("fact_latest_matches", fn)
 
     # --- retention ---------------------------------------------------------------------------------
 
@@ -268,8 +268,3 @@ class ArticlesMixin(FeedsMixin):
             return int(res.rowcount or 0)
 
         return await self._write("retention", fn)
-
-
-def _kind_is(kind: str) -> sa.ColumnElement[bool]:
-    """``matches.kind = kind``, for facts as the literal the partial index on their refs needs."""
-    return t.FACT_HIT if kind == "fact" else t.matches.c.kind == kind
