@@ -184,7 +184,7 @@ class Settings(BaseSettings):
     # --- stories and digests (bot/digest) ----------------------------------------------------------
     story_window_hours: float = Field(72.0, gt=0)  # how far back a new article looks for its copies
     story_index_max_articles: int = Field(20_000, ge=100)  # recent articles kept in memory for that
-    story_similarity: float = Field(0.5, gt=0, le=1)  # MinHash Jaccard that makes two texts one story
+    story_similarity: float = Field(0.5, gt=0, le=1)  # shingle Jaccard that makes two texts one story
     story_containment: float = Field(0.7, gt=0, le=1)  # or: the shorter text is this much inside the longer
     digest_top_per_section: int = Field(5, ge=1)  # stories listed per section before "and K more"
     digest_first_window_hours: float = Field(24.0, gt=0)  # a channel's first digest looks back this far

@@ -10,9 +10,10 @@ Three rules, cheapest first, each bounded to the recent window held in memory:
    story's first article and its latest ``story_sample - 1``. The candidate stories are ranked by colliding
    bands and capped at ``max_candidates``; the article is compared with each candidate story's
    representatives only, so a flood of copies of one release costs the same per item as distinct news.
-   A candidate is accepted when the estimated Jaccard similarity reaches ``threshold`` or the shorter
-   text is contained in the longer one (estimated containment ≥ ``containment``, e.g. a feed that
-   carries only the lead).
+   MinHash only finds the candidates: a candidate is accepted when the Jaccard similarity of the two
+   shingle sets, counted exactly (the index keeps each article's shingle hashes), reaches ``threshold``
+   or the shorter text is contained in the longer one (containment ≥ ``containment``, e.g. a feed that
+   carries only the lead). Decisions do not depend on MinHash's estimation error.
    Two texts that name different numbers or weekdays (both ways) need ``anchor_threshold`` instead: two
    missile launches reported with the same boilerplate are different stories.
 
@@ -123,8 +124,9 @@ class StoryIndex:
         """The MinHash of an article's text; None when it is too short to compare by text."""
         return self._signer.sign(article.text)
 
-    def sign_shingled(self, read: Shingled) -> Signature:
-        """The signature of a text a parser worker read (``bot.ingest.storysig.shingle``)."""
+    def sign_shingled(self, read: Shingled) -> Signature | None:
+        """The signature of a text a parser worker read (``bot.ingest.storysig.shingle``); None when it has
+        too few distinct shingles to compare by text."""
         return self._signer.sign_shingled(read)
 
     def title_key(self, article: Article) -> str:
@@ -185,16 +187,15 @@ class StoryIndex:
 
     def _similar(self, a: Signature, b: Signature) -> float | None:
         p = self.params
-        j = float(a.minhash.jaccard(b.minhash))
-        if self._conflict(a, b):
+        common = a.common(b)
+        j = common / (a.size + b.size - common)
+        if self._conflict(a, b, j):
             return None
         if j >= p.threshold:
             return j
-        inter = j * (a.size + b.size) / (1 + j)
-        contained = inter / min(a.size, b.size)
-        return j if contained >= p.containment else None
+        return j if common / min(a.size, b.size) >= p.containment else None
 
-    def _conflict(self, a: Signature, b: Signature) -> bool:
+    def _conflict(self, a: Signature, b: Signature, j: float | None = None) -> bool:
         """The texts put different numbers or weekdays in the same slot, and are not near-verbatim."""
         slots_a: dict[str, set[str]] = {}
         for prev, value in a.anchors:
@@ -204,7 +205,10 @@ class StoryIndex:
             slots_b.setdefault(prev, set()).add(value)
         if not any(slots_a[k].isdisjoint(slots_b[k]) for k in slots_a.keys() & slots_b.keys()):
             return False
-        return float(a.minhash.jaccard(b.minhash)) < self.params.anchor_threshold
+        if j is None:
+            common = a.common(b)
+            j = common / (a.size + b.size - common)
+        return j < self.params.anchor_threshold
 
     def add(
         self, article_id: int, story_id: int, article: Article, seen: datetime, sig: Signature | None = None

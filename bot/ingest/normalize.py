@@ -66,6 +66,12 @@ _SCRIPT_BLOCK = re.compile(r"<(script|style)\b.*?</\1\s*>", re.IGNORECASE | re.D
 
 
 def _collapse(text: str) -> str:
+    joined = " ".join(text.split())
+    if joined.isprintable():
+        # The common case, one C pass: no control character, surrogate or other unprintable character
+        # is left once whitespace is collapsed (and every one in _CONTROL that ``split`` does not treat as
+        # whitespace is unprintable), so the passes below would change nothing.
+        return joined
     text = _CONTROL.sub(" ", text)
     # Lone surrogates (from broken decoders) cannot be encoded for a chat API. One regex pass: testing
     # each character's Unicode category cost more than parsing the feed.
@@ -113,13 +119,16 @@ def html_to_text(markup: str | None, max_chars: int | None = None) -> str:
         markup = markup[: max_chars * 20 + 1000]  # markup beyond this could never fit in the text kept
     try:
         text = _html_pass(markup)
-        for _ in range(_MAX_PASSES):
+        # Plain text (no "<" or "&") comes out of one pass as it would out of any number of them.
+        for _ in range(_MAX_PASSES if "<" in markup or "&" in markup else 0):
             again = _html_pass(text)
             if again == text:
                 break
             text = again
-        text = _TAG_START.sub("< ", text)
-        text = _ENTITY_LIKE.sub(_neutralise_entity, text)
+        if "<" in text:
+            text = _TAG_START.sub("< ", text)
+        if "&" in text:
+            text = _ENTITY_LIKE.sub(_neutralise_entity, text)
     except Exception:  # a text pass must never break a feed; fall back to stripping
         text = _collapse(re.sub(r"<[^>]*>", " ", markup))
         text = _TAG_START.sub("< ", text).replace("&", "& ")

@@ -55,11 +55,18 @@ TAGS = st.sampled_from(
         "\x85",
         "\u2028",
         "\ufeff",
+        "\x1c",
+        "\x0b",
+        "\x9f",
+        "\ud800",
+        "\uffff",
+        "\u200b",
+        "\t\n",
         " ",
     ]
 )
 MARKUP = st.lists(st.one_of(TAGS, st.text(max_size=8)), max_size=40).map("".join)
-CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\ud800-\udfff\ufeff\ufffe\uffff]")
 TAG_LIKE = re.compile(r"<[A-Za-z/!?]")
 
 
@@ -68,6 +75,7 @@ TAG_LIKE = re.compile(r"<[A-Za-z/!?]")
 @example("&amp;amp;amp;amp;amp;lt;b&amp;amp;amp;amp;amp;gt;")
 @example("<plaintext><b>x</b>&notit;")
 @example("</3 <3 a&b AT&T")
+@example("plain\x1ctext\x0bwith \x9fcontrols\ud800 and \ufeffmarks\u200b")
 def test_html_to_text_properties(markup: str) -> None:
     text = html_to_text(markup)
     assert isinstance(text, str)

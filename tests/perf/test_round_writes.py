@@ -183,5 +183,6 @@ async def test_worker_signatures_are_the_ones_the_bot_makes(
         return
     assert read is not None
     theirs = index.sign_shingled(read)
+    assert theirs is not None
     assert (theirs.minhash.hashvalues == mine.minhash.hashvalues).all()
-    assert (theirs.size, theirs.anchors) == (mine.size, mine.anchors)
+    assert (theirs.size, theirs.anchors, theirs.shingles) == (mine.size, mine.anchors, mine.shingles)
