@@ -12,6 +12,7 @@ import asyncio
 import concurrent.futures
 import contextlib
 import dataclasses
+import gc
 import logging
 import multiprocessing
 import os
@@ -73,6 +74,12 @@ def _matcher_in_worker(ref: MatcherRef) -> Matcher:
         matcher = pickle.loads(ref.blob)
         _worker_matcher.clear()
         _worker_matcher[ref.key] = matcher
+        # The matcher lives until the watches change: keep it out of the cyclic collector's full passes,
+        # which would otherwise walk all of it (tens of ms each) again and again as the worker's caches
+        # grow. Unfreezing first lets this one full collection free the build it replaces.
+        gc.unfreeze()
+        gc.collect()
+        gc.freeze()
     return matcher
 
 

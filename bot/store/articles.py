@@ -104,11 +104,13 @@ class ArticlesMixin(FeedsMixin):
             ]
             # executemany: the statement is compiled once and cached (SQLAlchemy batches the VALUES and
             # the RETURNING itself), where a multi-row .values() is compiled anew on every call.
-            stmt = (
-                self._insert(t.articles)
-                .on_conflict_do_nothing(index_elements=["feed_id", "entry_id"])
-                .returning(t.articles.c.id, t.articles.c.entry_id)
-            )
+            stmt = self._new_articles_stmt
+            if stmt is None:
+                stmt = self._new_articles_stmt = (
+                    self._insert(t.articles)
+                    .on_conflict_do_nothing(index_elements=["feed_id", "entry_id"])
+                    .returning(t.articles.c.id, t.articles.c.entry_id)
+                )
             ids = {r.entry_id: r.id for r in await c.execute(stmt, rows)}
             crashpoint("store.insert_articles.uncommitted")
             out = [(ids[e], a, m) for e, (a, m) in by_entry.items() if e in ids]

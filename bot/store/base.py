@@ -14,6 +14,7 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql as pg
 from sqlalchemy.dialects import sqlite as sqlite_dialect
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+from sqlalchemy.sql.dml import ReturningInsert
 
 from bot.store import tables as t
 from bot.store.db import make_engine, migrate, with_retry
@@ -48,6 +49,8 @@ class StoreBase:
         # process writing the same file (a cron ``poll`` beside ``run``) still waits in the busy handler.
         self._writer_turn: asyncio.Lock | None = asyncio.Lock() if self.dialect == "sqlite" else None
         self._insert_sqls: dict[tuple[str, tuple[str, ...]], str] = {}
+        # The hot path's statements, built on first use (building one costs more than running it once).
+        self._new_articles_stmt: ReturningInsert[Any] | None = None
 
     @classmethod
     async def open(cls, url: str, *, retry_attempts: int = 8) -> Self:
