@@ -157,19 +157,21 @@ class OrNode(MatchNode):
         out = point_spans(
             pos, simple.intersection(pos) if len(pos) < len(simple) else pos.keys() & simple, MAX_SPANS
         )
-        if self.gates is not None:
-            parts: Iterable[MatchNode] = compress(self.parts, map(pos.__contains__, self.gates))
-        elif self.gate_sets is not None:  # (china OR 中) NEAR/1 russia: when a word on its left is present
-            keys = pos.keys()
-            parts = compress(self.parts, map(not_, map(keys.isdisjoint, self.gate_sets)))
-        else:
-            parts = self.parts
-        for part in parts:
+        for part in self.live_parts(pos):
             if len(out) >= MAX_SPANS:
                 break
             out.extend(part.spans(v))
         del out[MAX_SPANS:]
         return out
+
+    def live_parts(self, pos: dict[int, list[int]]) -> Iterable[MatchNode]:
+        """The parts that can have spans in an article whose atoms are ``pos``'s keys."""
+        if self.gates is not None:
+            return compress(self.parts, map(pos.__contains__, self.gates))
+        if self.gate_sets is not None:  # (china OR 中) NEAR/1 russia: when a word on its left is present
+            keys = pos.keys()
+            return compress(self.parts, map(not_, map(keys.isdisjoint, self.gate_sets)))
+        return self.parts
 
     def witness(self, v: View) -> list[tuple[Span, str]]:
         out: list[tuple[Span, str]] = []
@@ -272,7 +274,7 @@ def group_spans(node: MatchNode, v: View) -> list[Span]:
     out = point_spans(
         pos, simple.intersection(pos) if len(pos) < len(simple) else pos.keys() & simple, MAX_SPANS, False
     )
-    for part in node.parts:
+    for part in node.live_parts(pos):
         out.extend(group_spans(part, v))
     return out
 

@@ -164,7 +164,11 @@ class _Article:
     def __init__(self, v: View, g: _Groups) -> None:
         self.v = v
         self.g = g
-        self.sentence = v.tokens.sentence
+
+    @cached_property
+    def sentence(self) -> tuple[int, ...]:
+        """Each word's sentence number, read on first use: an article naming neither side never needs it."""
+        return self.v.tokens.sentence
 
     @cached_property
     def counted(self) -> set[int]:
@@ -276,13 +280,16 @@ class RelevanceModel:
 def north_korea(a: _Article) -> tuple[list[Span], list[Span]]:
     """Every North Korean name, and among them the bare "Kim"s that name the leader: when North Korea is
     named in the article or Putin in the same sentence, and the name is not someone else's (Kim Hong-kyun)."""
-    g, sentence = a.g, a.sentence
-    putin_sentences = {sentence[p[0]] for p in g["putin"]}
-    kims = [
-        k
-        for k in g["kim_bare"]
-        if _leader_kim(a.v, k[0]) and (g["nk"] or g["compound"] or sentence[k[0]] in putin_sentences)
-    ]
+    g = a.g
+    kims: list[Span] = []
+    if g["kim_bare"]:
+        sentence = a.sentence
+        putin_sentences = {sentence[p[0]] for p in g["putin"]}
+        kims = [
+            k
+            for k in g["kim_bare"]
+            if _leader_kim(a.v, k[0]) and (g["nk"] or g["compound"] or sentence[k[0]] in putin_sentences)
+        ]
     return sorted(set(g["nk"]) | set(kims)), kims
 
 

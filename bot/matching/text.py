@@ -297,22 +297,59 @@ def _gap_kinds(gaps: list[str]) -> tuple[list[bool], list[int]]:
 
 def tokenize(text: str) -> Tokens:
     """Split ``text`` into words with offsets, phrase joints and sentence numbers."""
-    parts = _SPLIT_RE.split(text)  # gap, word, gap, word, …, gap
+    parts = split_parts(text)  # gap, word, gap, word, …, gap
     return Tokens(tuple(parts[1::2]), parts)
+
+
+# Punctuation that often clings to a word ("Korea,", "(AP)", "«Пхеньян»"): none of it is a word character.
+_CLINGING = ".,;:!?\"'()[]«»“”‘’—–-…"
+
+
+def split_parts(text: str) -> list[str]:
+    """``_SPLIT_RE.split(text)``: gap, word, gap, word, …, gap. No word contains a space, so the text is
+    cut at spaces first. A piece that is one word, once any clinging punctuation is stripped, costs one
+    C-level ``str.isalnum`` (true exactly for the regex's word characters) instead of a regex pass; the
+    regex reads only the other pieces. About 30% faster on news text (benchmarks/bench_poll.py)."""
+    parts: list[str] = []
+    append = parts.append
+    gap = ""  # what separates the last word from the next one, so far
+    for piece in text.split(" "):
+        if piece.isalnum():
+            append(gap)
+            append(piece)
+            gap = " "
+            continue
+        core = piece.strip(_CLINGING)
+        if core.isalnum():
+            start = len(piece) - len(piece.lstrip(_CLINGING))
+            append(gap + piece[:start])
+            append(core)
+            gap = piece[start + len(core) :] + " "
+        elif piece:
+            sub = _SPLIT_RE.split(piece)
+            if len(sub) == 1:
+                gap += piece + " "
+            else:
+                append(gap + sub[0])
+                parts.extend(sub[1:-1])
+                gap = sub[-1] + " "
+        else:
+            gap += " "
+    append(gap[:-1])  # the text does not end with the space every piece was given
+    return parts
 
 
 def positions(resolved: list[tuple[int, ...] | None]) -> dict[int, list[int]]:
     """``{atom: indices of the words it is in}``, given ``resolved[i]``: the atoms of word i (or None);
     atoms in order of first appearance."""
     pos: dict[int, list[int]] = {}
-    for i, found in enumerate(resolved):
-        if found:
-            for atom in found:
-                at = pos.get(atom)
-                if at is None:
-                    pos[atom] = [i]
-                else:
-                    at.append(i)
+    for i in compress(range(len(resolved)), resolved):  # most words have no atom: skipped in C
+        for atom in resolved[i]:  # type: ignore[union-attr]  # compress kept only the words with atoms
+            at = pos.get(atom)
+            if at is None:
+                pos[atom] = [i]
+            else:
+                at.append(i)
     return pos
 
 
