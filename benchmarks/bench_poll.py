@@ -348,8 +348,7 @@ async def run_size(
                 for i, url in enumerate(urls):
                     await svc.store.ensure_feed(FeedSpec(url=url, name=f"Bench feed {i}"), now)
                 # Compiled, started and loaded before timing, as a running bot has them (run_service).
-                await svc.matchers.current()
-                await asyncio.gather(svc.parsers.start(), svc.clusterer.start())
+                await asyncio.gather(svc.start_parsers(), svc.clusterer.start())
 
                 stop = asyncio.Event()
                 outbox_task = asyncio.create_task(

@@ -87,6 +87,13 @@ class Core:
     def wake_outbox(self) -> None:
         self.outbox_wake.set()
 
+    async def start_parsers(self) -> set[int]:
+        """Start the parser workers, each holding the current matcher when matching runs there (the first
+        round then matches at once instead of compiling the matcher in every worker). Returns the ids of
+        the workers that hold it (``ParserPool.start``)."""
+        ref = await self.matchers.worker_ref() if self.settings.match_in_workers else None
+        return await self.parsers.start(ref)
+
     async def status(self) -> dict[str, Any]:
         """What ``/healthz`` and the ``status`` command report. ``ok`` is False, with ``problems`` saying
         why, when the outbox is stuck or every feed keeps failing (``/healthz`` then answers 503)."""
@@ -400,7 +407,7 @@ async def run_service(settings: Settings, *, stop: asyncio.Event | None = None) 
         await sync_operator_feeds(svc)
         svc.metrics.set_role("run")
         # The parser workers and the story index are ready before the first round, not during it.
-        await asyncio.gather(svc.parsers.start(), svc.clusterer.start())
+        await asyncio.gather(svc.start_parsers(), svc.clusterer.start())
         feeds = await svc.store.list_feeds()
         log.info(
             "pactwatch running: %d feeds, %d facts, sinks: %s, database: %s",

@@ -38,7 +38,7 @@ async def run_worker(settings: Settings, *, stop: asyncio.Event | None = None) -
             await apply_queue_schema(svc.store.engine)
             await sync_operator_feeds(svc)
             svc.metrics.set_role("worker")
-            await svc.parsers.start()  # the parser workers are up before the first job
+            await svc.start_parsers()  # the parser workers are up (and hold the matcher) before the first job
             app = build_app(settings)
             register_tasks(app, svc)
             name = f"{socket.gethostname()}:{os.getpid()}"
