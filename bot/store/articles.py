@@ -40,18 +40,12 @@ class ArticlesMixin(FeedsMixin):
 
         async def fn(c: AsyncConnection) -> list[tuple[int, Article]]:
             rows = [article_values(feed_id, a, now=now, seeded=seeded) for a in by_entry.values()]
-            stmt = (
-                self._insert(t.articles)
-                .on_conflict_do_nothing(index_elements=["feed_id", "entry_id"])
-                .returning(t.articles.c.id, t.articles.c.entry_id)
+            inserted = await self._insert_returning(
+                c, t.articles, rows, conflict=("feed_id", "entry_id"), returning=("id", "entry_id")
             )
-            out: list[tuple[int, Article]] = []
-            # Bounded statement size: SQLite allows at most 32,766 bound parameters.
-            for i in range(0, len(rows), 200):
-                for r in await c.execute(stmt.values(rows[i : i + 200])):
-                    out.append((r.id, by_entry[r.entry_id]))
+            ids = {entry_id: aid for aid, entry_id in inserted}
             crashpoint("store.insert_articles.uncommitted")
-            return out
+            return [(ids[e], a) for e, a in by_entry.items() if e in ids]
 
         return await self._write("insert_articles", fn)
 
@@ -102,16 +96,10 @@ class ArticlesMixin(FeedsMixin):
                 {**article_values(feed_id, a, now=now, seeded=seeded), "relevant": m.relevant}
                 for a, m in by_entry.values()
             ]
-            # executemany: the statement is compiled once and cached (SQLAlchemy batches the VALUES and
-            # the RETURNING itself), where a multi-row .values() is compiled anew on every call.
-            stmt = self._new_articles_stmt
-            if stmt is None:
-                stmt = self._new_articles_stmt = (
-                    self._insert(t.articles)
-                    .on_conflict_do_nothing(index_elements=["feed_id", "entry_id"])
-                    .returning(t.articles.c.id, t.articles.c.entry_id)
-                )
-            ids = {r.entry_id: r.id for r in await c.execute(stmt, rows)}
+            inserted = await self._insert_returning(
+                c, t.articles, rows, conflict=("feed_id", "entry_id"), returning=("id", "entry_id")
+            )
+            ids = {entry_id: aid for aid, entry_id in inserted}
             crashpoint("store.insert_articles.uncommitted")
             out = [(ids[e], a, m) for e, (a, m) in by_entry.items() if e in ids]
             hits = [row for aid, _, m in out for row in match_values(aid, m)]

@@ -7,14 +7,13 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from typing import Any, Self, TypeVar
 
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql as pg
 from sqlalchemy.dialects import sqlite as sqlite_dialect
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
-from sqlalchemy.sql.dml import ReturningInsert
 
 from bot.store import tables as t
 from bot.store.db import make_engine, migrate, with_retry
@@ -24,6 +23,11 @@ T = TypeVar("T")
 R = TypeVar("R")
 
 Insert = pg.Insert | sqlite_dialect.Insert
+
+# Rows a multi-row INSERT carries (``_insert_returning``): 1,000 rows of 16 columns stay far under the
+# drivers' parameter limits (SQLite 32,766, PostgreSQL 32,767).
+INSERT_CHUNK = 1000
+RETURNING_SQLS_MAX = 256  # statements kept, by table, columns and row count (a feed's new items vary)
 
 
 class QuotaError(ValueError):
@@ -49,8 +53,8 @@ class StoreBase:
         # process writing the same file (a cron ``poll`` beside ``run``) still waits in the busy handler.
         self._writer_turn: asyncio.Lock | None = asyncio.Lock() if self.dialect == "sqlite" else None
         self._insert_sqls: dict[tuple[str, tuple[str, ...]], str] = {}
-        # The hot path's statements, built on first use (building one costs more than running it once).
-        self._new_articles_stmt: ReturningInsert[Any] | None = None
+        self._returning_sqls: dict[tuple[Any, ...], str] = {}
+        self._procs: dict[tuple[str, tuple[str, ...]], tuple[Callable[[Any], Any] | None, ...]] = {}
 
     @classmethod
     async def open(cls, url: str, *, retry_attempts: int = 8) -> Self:
@@ -146,21 +150,75 @@ class StoreBase:
         key = (table, columns)
         sql = self._insert_sqls.get(key)
         if sql is None:
-            style = self.engine.dialect.paramstyle
-            n = len(columns)
-            marks = {
-                "qmark": ["?"] * n,
-                "numeric_dollar": [f"${i}" for i in range(1, n + 1)],
-                "numeric": [f":{i}" for i in range(1, n + 1)],
-                "format": ["%s"] * n,
-            }.get(style)
-            if marks is None:
-                raise RuntimeError(f"The database driver's parameter style {style!r} is not supported.")
             sql = self._insert_sqls[key] = (
-                f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({', '.join(marks)}) "
+                f"INSERT INTO {table} ({', '.join(columns)}) VALUES {self._marks(len(columns), 1)} "
                 "ON CONFLICT DO NOTHING"
             )
         return sql
+
+    def _marks(self, width: int, rows: int) -> str:
+        """The driver's placeholders for ``rows`` rows of ``width`` values: ``(?, ?), (?, ?)``."""
+        style = self.engine.dialect.paramstyle
+        n = width * rows
+        marks = {
+            "qmark": ["?"] * n,
+            "numeric_dollar": [f"${i}" for i in range(1, n + 1)],
+            "numeric": [f":{i}" for i in range(1, n + 1)],
+            "format": ["%s"] * n,
+        }.get(style)
+        if marks is None:
+            raise RuntimeError(f"The database driver's parameter style {style!r} is not supported.")
+        return ", ".join(f"({', '.join(marks[i : i + width])})" for i in range(0, n, width))
+
+    async def _insert_returning(
+        self,
+        c: AsyncConnection,
+        table: sa.Table,
+        rows: Sequence[Mapping[str, Any]],
+        *,
+        conflict: tuple[str, ...],
+        returning: tuple[str, ...],
+    ) -> list[tuple[Any, ...]]:
+        """Insert ``rows`` (values as the table's columns take them: datetimes, booleans) in ``c``'s
+        transaction, skipping those that conflict on the unique ``conflict`` columns; returns the
+        ``returning`` columns of the rows inserted. Multi-row statements of up to ``INSERT_CHUNK`` rows at
+        the driver level, each value through its column type's bind processor: what SQLAlchemy's own
+        executemany does, without its bookkeeping per row (the poller's hot path)."""
+        if not rows:
+            return []
+        columns = tuple(rows[0])
+        procs = self._bind_processors(table, columns)
+        out: list[tuple[Any, ...]] = []
+        for start in range(0, len(rows), INSERT_CHUNK):
+            chunk = rows[start : start + INSERT_CHUNK]
+            key = (table.name, columns, conflict, returning, len(chunk))
+            sql = self._returning_sqls.get(key)
+            if sql is None:
+                sql = (
+                    f"INSERT INTO {table.name} ({', '.join(columns)}) VALUES "
+                    f"{self._marks(len(columns), len(chunk))} ON CONFLICT ({', '.join(conflict)}) DO NOTHING "
+                    f"RETURNING {', '.join(returning)}"
+                )
+                if len(self._returning_sqls) < RETURNING_SQLS_MAX:
+                    self._returning_sqls[key] = sql
+            values = [
+                value if proc is None else proc(value)
+                for row in chunk
+                for value, proc in zip(row.values(), procs, strict=True)
+            ]
+            result = await c.exec_driver_sql(sql, tuple(values))
+            out.extend(tuple(r) for r in result)
+        return out
+
+    def _bind_processors(
+        self, table: sa.Table, columns: tuple[str, ...]
+    ) -> tuple[Callable[[Any], Any] | None, ...]:
+        key = (table.name, columns)
+        procs = self._procs.get(key)
+        if procs is None:
+            dialect = self.engine.dialect
+            procs = self._procs[key] = tuple(table.c[name].type.bind_processor(dialect) for name in columns)
+        return procs
 
     async def _insert_new(
         self, c: AsyncConnection, table: sa.Table, values: dict[str, Any], *, unique: list[str]

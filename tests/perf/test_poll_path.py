@@ -4,11 +4,12 @@ Functional only (no timings): the fast path must store exactly what the in-proce
 
 from __future__ import annotations
 
+import dataclasses
 import io
 import logging
 import os
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +19,7 @@ from bot.app import build_services
 from bot.matching import compile_matcher, load_catalog
 from bot.models import Article, Fact, FeedSpec, MatchResult, WatchSpec
 from bot.settings import Settings
+from bot.store.base import INSERT_CHUNK
 from bot.store.repo import Store
 from tests.conftest import TEST_FACTS, FakeClock, FeedServer, KeywordMatcher, rss
 
@@ -196,3 +198,41 @@ async def test_insert_matched_articles_stores_new_ones_once(store: Store, clock:
         assert stored == expected
         assert isinstance(m, MatchResult)
     assert ("watch", "7") in {(k, r) for k, r, _ in await store.article_matches(first[1][0])}
+
+
+async def test_new_articles_read_back_as_written_across_chunks(store: Store, clock: FakeClock) -> None:
+    """The articles insert binds values at the driver level, in multi-row statements of ``INSERT_CHUNK``
+    rows: every column reads back as written (timestamps in any zone, booleans, text), on both
+    databases, for a feed longer than one statement."""
+    feed = await store.ensure_feed(FeedSpec(url="http://feeds.example/long.xml", name="long"), clock())
+    n = INSERT_CHUNK + 3
+    seoul = timezone(timedelta(hours=9))
+    arts = [
+        Article(
+            feed_url=feed.url, entry_id=f"e{i}", url=f"http://news.example/{i}", title=f"Title {i} «Пхеньян»",
+            summary=f"북한 summary {i}", source="src", lang=("en", "ko", "ru")[i % 3],
+            published=datetime(2026, 11, 2, 8, i % 60, 7, 123456, tzinfo=seoul if i % 2 else UTC),
+            published_known=i % 2 == 0,
+        )
+        for i in range(n)
+    ]  # fmt: skip
+    items = [(a, MatchResult(relevant=i % 5 == 0)) for i, a in enumerate(arts)]
+    now = clock()
+    first = await store.insert_matched_articles(feed.id, items, now=now, seeded=True)
+    assert [a.entry_id for _, a, _ in first] == [a.entry_id for a in arts]  # feed order, each once
+    assert len({aid for aid, _, _ in first}) == n
+    for k in (0, 1, INSERT_CHUNK - 1, INSERT_CHUNK, n - 1):
+        aid, article, match = first[k]
+        stored = await store.get_article(aid)
+        assert stored is not None
+        assert stored.article == article
+        assert stored.article.published.utcoffset() == timedelta(0)  # read back in UTC, the same instant
+        assert (stored.relevant, stored.seeded, stored.first_seen) == (match.relevant, True, now)
+    # The plain insert (articles matched later) goes through the same statement: only new ones, in order.
+    more = [*arts[:2], dataclasses.replace(arts[0], entry_id="new-1")]
+    added = await store.insert_articles(feed.id, more, now=now, seeded=False)
+    assert [a.entry_id for _, a in added] == ["new-1"]
+    # Values go through the column types: a naive timestamp is refused, as everywhere in the store.
+    naive = dataclasses.replace(arts[0], entry_id="naive", published=datetime(2026, 11, 2, 8))
+    with pytest.raises(ValueError, match="naive datetime"):
+        await store.insert_articles(feed.id, [naive], now=now, seeded=False)
