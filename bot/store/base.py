@@ -176,14 +176,14 @@ class StoreBase:
         table: sa.Table,
         rows: Sequence[Mapping[str, Any]],
         *,
-        conflict: tuple[str, ...],
+        conflict: tuple[str, ...] | None,
         returning: tuple[str, ...],
     ) -> list[tuple[Any, ...]]:
         """Insert ``rows`` (values as the table's columns take them: datetimes, booleans) in ``c``'s
-        transaction, skipping those that conflict on the unique ``conflict`` columns; returns the
-        ``returning`` columns of the rows inserted. Multi-row statements of up to ``INSERT_CHUNK`` rows at
-        the driver level, each value through its column type's bind processor: what SQLAlchemy's own
-        executemany does, without its bookkeeping per row (the poller's hot path)."""
+        transaction, skipping those that conflict on the unique ``conflict`` columns (if any); returns the
+        ``returning`` columns of the rows inserted, in no particular order. Multi-row statements of up to
+        ``INSERT_CHUNK`` rows at the driver level, each value through its column type's bind processor:
+        what SQLAlchemy's own executemany does, without its bookkeeping per row (the poller's hot path)."""
         if not rows:
             return []
         columns = tuple(rows[0])
@@ -194,10 +194,10 @@ class StoreBase:
             key = (table.name, columns, conflict, returning, len(chunk))
             sql = self._returning_sqls.get(key)
             if sql is None:
+                skip = f" ON CONFLICT ({', '.join(conflict)}) DO NOTHING" if conflict else ""
                 sql = (
                     f"INSERT INTO {table.name} ({', '.join(columns)}) VALUES "
-                    f"{self._marks(len(columns), len(chunk))} ON CONFLICT ({', '.join(conflict)}) DO NOTHING "
-                    f"RETURNING {', '.join(returning)}"
+                    f"{self._marks(len(columns), len(chunk))}{skip} RETURNING {', '.join(returning)}"
                 )
                 if len(self._returning_sqls) < RETURNING_SQLS_MAX:
                     self._returning_sqls[key] = sql
@@ -217,7 +217,10 @@ class StoreBase:
         procs = self._procs.get(key)
         if procs is None:
             dialect = self.engine.dialect
-            procs = self._procs[key] = tuple(table.c[name].type.bind_processor(dialect) for name in columns)
+            # The dialect's own type (SQLite's DATETIME writes a fixed text format), not the generic one.
+            procs = self._procs[key] = tuple(
+                table.c[name].type.dialect_impl(dialect).bind_processor(dialect) for name in columns
+            )
         return procs
 
     async def _insert_new(

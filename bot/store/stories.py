@@ -68,13 +68,19 @@ class StoriesMixin(StoreBase):
                     new.setdefault(a.story_id, a)
             made: dict[int, int] = {}  # a new story's key -> its id
             if new:
-                # One executemany with RETURNING in the rows' order (SQLAlchemy's "insertmanyvalues").
-                insert = sa.insert(t.stories).returning(t.stories.c.id, sort_by_parameter_order=True)
+                # One multi-row INSERT. RETURNING gives no order, so each new id is found by its row's
+                # title and language: rows that share those are equal in every column but the id (the
+                # times are ``now`` for all), so which of them a key gets makes no difference.
                 rows = [
                     {"title": a.title[:2000], "lang": a.lang, "first_seen": now, "last_seen": now}
                     for a in new.values()
                 ]
-                made = dict(zip(new, (await c.execute(insert, rows)).scalars(), strict=True))
+                by_row: dict[tuple[str, str], list[int]] = {}
+                for sid, title, lang in await self._insert_returning(
+                    c, t.stories, rows, conflict=None, returning=("id", "title", "lang")
+                ):
+                    by_row.setdefault((title, lang), []).append(int(sid))
+                made = {key: by_row[(a.title[:2000], a.lang)].pop() for key, a in new.items()}
             out = dict(already)
             todo = [a for a in batch if a.article_id not in already]
             for a in todo:

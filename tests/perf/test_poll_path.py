@@ -217,8 +217,10 @@ async def test_new_articles_read_back_as_written_across_chunks(store: Store, clo
         for i in range(n)
     ]  # fmt: skip
     items = [(a, MatchResult(relevant=i % 5 == 0)) for i, a in enumerate(arts)]
-    now = clock()
+    now = datetime(2026, 11, 2, 9, tzinfo=UTC)  # whole seconds: stored as the store's other writes store it
     first = await store.insert_matched_articles(feed.id, items, now=now, seeded=True)
+    # Compared with times the store binds itself: first seen at ``now`` is since ``now``.
+    assert len(await store.unclustered_articles(now, limit=2 * n)) == n
     assert [a.entry_id for _, a, _ in first] == [a.entry_id for a in arts]  # feed order, each once
     assert len({aid for aid, _, _ in first}) == n
     for k in (0, 1, INSERT_CHUNK - 1, INSERT_CHUNK, n - 1):

@@ -99,3 +99,30 @@ async def test_a_batch_makes_one_story_per_new_key_and_joins_the_existing_ones(s
         out[ids[2]]: [ids[2], ids[6]],
         out[ids[4]]: [ids[4]],
     }
+
+
+async def test_new_stories_with_the_same_title_stay_apart(store: Store) -> None:
+    """One batch starting several stories whose titles (and languages) are the same: each key still gets
+    its own story, with exactly its own articles."""
+    feed = await store.ensure_feed(FeedSpec(url="https://feeds.example/rss", name="F"), T0)
+    articles = [
+        Article(
+            feed_url=feed.url, entry_id=f"e{i}", url=f"https://news.example/a/{i}", title="Daily briefing",
+            summary="", published=T0, lang="en", source="Yonhap",
+        )
+        for i in range(7)
+    ]  # fmt: skip
+    ids = [aid for aid, _ in await store.insert_articles(feed.id, articles, now=T0, seeded=False)]
+    keys = [-1, -2, -3, -1, -2, -4, -3]
+    langs = {-1: "en", -2: "en", -3: "en", -4: "ko"}
+    pairs = list(zip(ids, keys, strict=True))
+    batch = [StoryAssignment(aid, k, title="Daily briefing", lang=langs[k]) for aid, k in pairs]
+    (out, _) = await store.assign_stories(batch, now=T0)
+    story_of_key = {k: {out[aid] for aid, kk in pairs if kk == k} for k in langs}
+    assert all(len(s) == 1 for s in story_of_key.values())
+    assert len({next(iter(s)) for s in story_of_key.values()}) == 4  # four keys, four stories
+    stories = await store.stories_in_window(T0 - timedelta(days=1), None)
+    members = {sid: sorted(a.id for a in arts) for sid, _, arts, _ in stories}
+    assert members == {
+        next(iter(story_of_key[k])): sorted(aid for aid, kk in pairs if kk == k) for k in langs
+    }
