@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from datetime import datetime
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -40,10 +41,7 @@ class ArticlesMixin(FeedsMixin):
 
         async def fn(c: AsyncConnection) -> list[tuple[int, Article]]:
             rows = [article_values(feed_id, a, now=now, seeded=seeded) for a in by_entry.values()]
-            inserted = await self._insert_returning(
-                c, t.articles, rows, conflict=("feed_id", "entry_id"), returning=("id", "entry_id")
-            )
-            ids = {entry_id: aid for aid, entry_id in inserted}
+            ids = await self._insert_new_articles(c, rows)
             crashpoint("store.insert_articles.uncommitted")
             return [(ids[e], a) for e, a in by_entry.items() if e in ids]
 
@@ -68,6 +66,13 @@ class ArticlesMixin(FeedsMixin):
             crashpoint("store.store_matches.uncommitted")
 
         await self._write("store_matches", fn)
+
+    async def _insert_new_articles(self, c: AsyncConnection, rows: list[dict[str, Any]]) -> dict[str, int]:
+        """Insert the articles rows not yet in their feed; entry id -> new article id for those inserted."""
+        inserted = await self._insert_returning(
+            c, t.articles, rows, conflict=("feed_id", "entry_id"), returning=("id", "entry_id")
+        )
+        return {entry_id: aid for aid, entry_id in inserted}
 
     async def insert_matched_articles(
         self,
@@ -96,10 +101,7 @@ class ArticlesMixin(FeedsMixin):
                 {**article_values(feed_id, a, now=now, seeded=seeded), "relevant": m.relevant}
                 for a, m in by_entry.values()
             ]
-            inserted = await self._insert_returning(
-                c, t.articles, rows, conflict=("feed_id", "entry_id"), returning=("id", "entry_id")
-            )
-            ids = {entry_id: aid for aid, entry_id in inserted}
+            ids = await self._insert_new_articles(c, rows)
             crashpoint("store.insert_articles.uncommitted")
             out = [(ids[e], a, m) for e, (a, m) in by_entry.items() if e in ids]
             hits = [row for aid, _, m in out for row in match_values(aid, m)]

@@ -71,16 +71,17 @@ class StoriesMixin(StoreBase):
                 # One multi-row INSERT. RETURNING gives no order, so each new id is found by its row's
                 # title and language: rows that share those are equal in every column but the id (the
                 # times are ``now`` for all), so which of them a key gets makes no difference.
+                row_of = {key: (a.title[:2000], a.lang) for key, a in new.items()}
                 rows = [
-                    {"title": a.title[:2000], "lang": a.lang, "first_seen": now, "last_seen": now}
-                    for a in new.values()
+                    {"title": title, "lang": lang, "first_seen": now, "last_seen": now}
+                    for title, lang in row_of.values()
                 ]
                 by_row: dict[tuple[str, str], list[int]] = {}
                 for sid, title, lang in await self._insert_returning(
                     c, t.stories, rows, conflict=None, returning=("id", "title", "lang")
                 ):
                     by_row.setdefault((title, lang), []).append(int(sid))
-                made = {key: by_row[(a.title[:2000], a.lang)].pop() for key, a in new.items()}
+                made = {key: by_row[row].pop() for key, row in row_of.items()}
             out = dict(already)
             todo = [a for a in batch if a.article_id not in already]
             for a in todo:
